@@ -1,0 +1,108 @@
+"""Certificates: issue an approved request, show, list and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..end_entity import issue_request
+from ..errors import NotFound, UsageError
+from ..store import CertificateRecord, StoreReader
+from .context import AS_HELP, get, note
+
+app = typer.Typer(help="Certificates: issue, show, list and export.", no_args_is_help=True)
+
+
+@app.command("issue")
+def issue(
+    ctx: typer.Context,
+    request_id: int = typer.Argument(..., help="The request to issue."),
+    ca: str | None = typer.Option(None, "--ca", help="Issuing CA name, when there are several."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Issue a certificate for a request: profile, lint, reserve serial, HSM signature, store."""
+    cli = get(ctx)
+    record = issue_request(cli.app, as_, request_id, ca)
+    cli.emit(record.as_dict(), f"certificate {record.id} issued: serial {record.serial} by {record.issuer_cn}, "
+                               f"sha256 {record.fingerprint}")
+
+
+def _find(reader: StoreReader, ident: str, issuer: str | None) -> CertificateRecord:
+    """By id (a number) or by serial in hex (with --issuer when two CAs used the same serial)."""
+    if ident.isdigit() and len(ident) < 10:
+        record = reader.certificate(int(ident))
+        if record is None:
+            raise NotFound(f"no certificate {ident}")
+        return record
+    found = reader.certificate_by_serial(ident.upper().replace(":", ""), issuer)
+    if not found:
+        raise NotFound(f"no certificate with serial {ident}" + (f" from {issuer}" if issuer else ""))
+    if len(found) > 1:
+        raise UsageError(f"serial {ident} was issued by several CAs: give --issuer")
+    return found[0]
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    ident: str = typer.Argument(..., help="Certificate id, or serial in hex."),
+    issuer: str | None = typer.Option(None, "--issuer", help="Issuer common name, to pick by serial."),
+) -> None:
+    """Show one certificate."""
+    cli = get(ctx)
+    record = _find(cli.app.store.reader, ident, issuer)
+    data = {**record.as_dict(), "pem": record.pem()}
+    cli.emit(data, lambda: print("\n".join(f"{k}: {v}" for k, v in record.as_dict().items()) + "\n" + record.pem()))
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    kind: str | None = typer.Option(None, "--kind", help="root, issuing or end-entity."),
+    org: str | None = typer.Option(None, "--org", help="Only this organisation's certificates."),
+    reserved: bool = typer.Option(False, "--reserved",
+                                  help="List serial reservations instead, saying whether each was issued."),
+) -> None:
+    """List certificates (or, with --reserved, serial reservations)."""
+    cli = get(ctx)
+    reader = cli.app.store.reader
+    if reserved:
+        serials = reader.serials()
+        cli.emit([s.as_dict() for s in serials],
+                 lambda: cli.table("serial reservations", ["issuer", "serial", "purpose", "request", "issued"],
+                                   [[s.issuer_cn, s.serial, s.purpose, s.request_id,
+                                     "yes" if s.issued else "NO (reserved, unissued)"] for s in serials]))
+        return
+    records = list(reader.certificates(kind, org))
+    cli.emit([r.as_dict() for r in records],
+             lambda: cli.table("certificates", ["id", "kind", "issuer", "serial", "EUI-64", "role", "usage",
+                                                "not after", "status"],
+                               [[r.id, r.kind, r.issuer_cn, r.serial, r.eui64, r.role, r.key_usage, r.not_after,
+                                 r.status] for r in records]))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    ident: str = typer.Argument(..., help="Certificate id, or serial in hex."),
+    issuer: str | None = typer.Option(None, "--issuer", help="Issuer common name, to pick by serial."),
+    fmt: str = typer.Option("pem", "--format", help="pem or der."),
+    out: Path | None = typer.Option(None, "--out", help="File to write (default: stdout for PEM)."),
+) -> None:
+    """Write a certificate as PEM or DER."""
+    cli = get(ctx)
+    if fmt not in ("pem", "der"):
+        raise UsageError(f"--format must be pem or der, not {fmt!r}")
+    record = _find(cli.app.store.reader, ident, issuer)
+    data = record.pem().encode("ascii") if fmt == "pem" else record.der
+    if out is None and (fmt == "der" or cli.json):
+        raise UsageError("give --out FILE for DER output or with --json")
+    if out is not None:
+        out.write_bytes(data)
+        cli.emit({"id": record.id, "serial": record.serial, "format": fmt, "file": str(out)},
+                 None)
+        if not cli.json:
+            note(f"wrote {out}")
+    else:
+        typer.echo(data.decode("ascii"), nl=False)

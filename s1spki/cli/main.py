@@ -1,0 +1,84 @@
+"""The `s1spki` command: the root callback, the groups of interface.md, and the one place that turns
+errors into a one-line message and an exit code (0 done, 1 unexpected, 2 usage, 3 refused, 4 auth,
+5 HSM or database unavailable)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import typer
+
+from ..config import resolve_home
+from ..errors import S1spkiError
+from . import ceremony, cert, init, lint, operator, org, request
+from .context import CliContext
+
+app = typer.Typer(
+    name="s1spki",
+    help="Certificate authority and registration tooling for the FOC S1SPKI (SMETS1 service provider PKI).\n\n"
+    "Start with `s1spki init --softhsm`, then the `ceremony` commands; see README.md for a first CA.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold PINs or passphrases
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Path | None = typer.Option(None, "--home", help="CA home (default: $S1SPKI_HOME, else ./s1spki-home)."),
+    json_output: bool = typer.Option(False, "--json", help="Print one JSON document on stdout; talk on stderr."),
+) -> None:
+    ctx.obj = CliContext(resolve_home(home), json_output)
+
+
+app.command("init", help=init.__doc__)(init.init)
+app.command("lint", help=lint.__doc__)(lint.lint)
+app.add_typer(operator.app, name="operator")
+app.add_typer(ceremony.app, name="ceremony")
+app.add_typer(org.app, name="org")
+app.add_typer(request.app, name="request")
+app.add_typer(cert.app, name="cert")
+
+
+def _json_requested(argv: list[str]) -> bool:
+    return "--json" in argv
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    code = 0
+    try:
+        app(args=argv, prog_name="s1spki")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except S1spkiError as exc:
+        code = exc.exit_code
+        if _json_requested(argv):
+            sys.stdout.write(json.dumps(exc.as_dict(), default=str) + "\n")
+        sys.stderr.write(f"s1spki: {exc.message}\n")
+    except KeyboardInterrupt:
+        sys.stderr.write("s1spki: interrupted\n")
+        code = 1
+    except Exception as exc:  # a bug, not a user's mistake: one line, the trace only on request
+        if os.environ.get("S1SPKI_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(f"s1spki: unexpected error ({type(exc).__name__}); set S1SPKI_DEBUG=1 for details\n")
+        code = 1
+    finally:
+        _close()
+    sys.exit(code)
+
+
+def _close() -> None:
+    from ..hsm import Hsm
+
+    try:
+        Hsm.close_all()
+    except Exception:  # closing must never mask the command's own result
+        pass

@@ -1,0 +1,91 @@
+"""RA personnel, key custodians and auditors: their credentials and registration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..errors import NotFound, UsageError
+from ..operators import keygen_file, keygen_pkcs11
+from ..operators.credentials import load_public_key
+from ..personnel import add_operator, public_key_pem, withdraw_operator
+from ..secrets import source_from_flags
+from .context import AS_HELP, get
+
+app = typer.Typer(help="Operators: make credentials, register, list, show and withdraw RA personnel.",
+                  no_args_is_help=True)
+
+
+@app.command("keygen")
+def keygen(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The operator's name."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for the credential (default: HOME/credentials)."),
+    passphrase_file: Path | None = typer.Option(None, "--passphrase-file", help="File holding the key's passphrase."),
+    passphrase_env: str | None = typer.Option(None, "--passphrase-env", help="Variable holding the passphrase."),
+    pkcs11_module: str | None = typer.Option(None, "--pkcs11-module",
+                                             help="Put the key on this PKCS#11 token's module ('softhsm' for SoftHSM)."),
+    pkcs11_token: str | None = typer.Option(None, "--pkcs11-token", help="Label of that token."),
+    softhsm_conf: Path | None = typer.Option(None, "--softhsm-conf", help="SoftHSM config of that token."),
+) -> None:
+    """Make a P-256 credential: an encrypted PEM key file, or a key on a PKCS#11 token (--pkcs11-*)."""
+    cli = get(ctx)
+    folder = (out or cli.home / "credentials").resolve()
+    secret = source_from_flags(passphrase_file, passphrase_env, "the passphrase or PIN")
+    if pkcs11_module or pkcs11_token:
+        if not (pkcs11_module and pkcs11_token):
+            raise UsageError("a token credential needs both --pkcs11-module and --pkcs11-token")
+        descriptor, public = keygen_pkcs11(name, folder, secret, pkcs11_module, pkcs11_token,
+                                           softhsm_conf.resolve() if softhsm_conf else None)
+    else:
+        descriptor, public = keygen_file(name, folder, secret)
+    cli.emit({"operator": name, "credential": str(descriptor), "public_key_file": str(folder / f"{name}.pub.pem"),
+              "public_key_pem": public_key_pem(public)},
+             f"credential for {name}: {descriptor}\npublic key: {folder / f'{name}.pub.pem'}")
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The new operator's name."),
+    role: str = typer.Option(..., "--role", help="Role from rapp/roles.toml (e.g. ra_officer)."),
+    public_key: Path = typer.Option(..., "--public-key", help="The operator's P-256 public key (PEM)."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Register an operator with a role and public key."""
+    cli = get(ctx)
+    record = add_operator(cli.app, as_, name, role, load_public_key(public_key))
+    cli.emit(record.as_dict(), f"operator {record.name} registered as {record.role}")
+
+
+@app.command("withdraw")
+def withdraw(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The operator to withdraw."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Withdraw an operator: from now on they may not act."""
+    cli = get(ctx)
+    record = withdraw_operator(cli.app, as_, name)
+    cli.emit(record.as_dict(), f"operator {record.name} withdrawn")
+
+
+@app.command("list")
+def list_(ctx: typer.Context) -> None:
+    """List operators with their roles and status."""
+    cli = get(ctx)
+    records = cli.app.store.reader.operators()
+    cli.emit([r.as_dict() for r in records],
+             lambda: cli.table("operators", ["name", "role", "status", "key sha256"],
+                               [[r.name, r.role, r.status, r.key_sha256[:16]] for r in records]))
+
+
+@app.command("show")
+def show(ctx: typer.Context, name: str = typer.Argument(..., help="Operator name.")) -> None:
+    """Show one operator."""
+    cli = get(ctx)
+    record = cli.app.store.reader.operator(name)
+    if record is None:
+        raise NotFound(f"unknown operator {name!r}")
+    cli.emit(record.as_dict(), "\n".join(f"{k}: {v}" for k, v in record.as_dict().items()))

@@ -1,0 +1,145 @@
+"""The CA home's `s1spki.toml`: where the policy, RAPP, database, HSM and credentials are."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .datafile import Problems, Table, load_toml
+from .errors import ConfigError, UsageError
+from .secrets import SecretSource
+
+CONFIG_NAME = "s1spki.toml"
+
+
+@dataclass(frozen=True)
+class HsmConfig:
+    module: str  # a module path, or "softhsm" for the installed SoftHSM2
+    token_label: str
+    pin: SecretSource
+    softhsm_conf: Path | None
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path
+    policy_dir: Path
+    rapp_dir: Path
+    database_url: str
+    hsm: HsmConfig
+    credential_dirs: tuple[Path, ...]
+
+
+def resolve_home(option: Path | None) -> Path:
+    """`--home`, else $S1SPKI_HOME, else ./s1spki-home (interface.md)."""
+    if option is not None:
+        return option.expanduser().resolve()
+    env = os.environ.get("S1SPKI_HOME")
+    return Path(env).expanduser().resolve() if env else Path("s1spki-home").resolve()
+
+
+def load_config(home: Path) -> Config:
+    path = home / CONFIG_NAME
+    if not path.is_file():
+        raise UsageError(f"{home} is not an s1spki CA home (no {CONFIG_NAME}): run `s1spki init` or give --home")
+    problems = Problems()
+    doc = Table(load_toml(path, problems, str(path)), str(path), "", problems)
+
+    ca = doc.table("ca")
+    policy_dir = _under(home, ca.str("policy_dir", "policy"))
+    rapp_dir = _under(home, ca.str("rapp_dir", "rapp"))
+    ca.finish()
+
+    database = doc.table("database")
+    url = database.str("url", None)
+    url_env = database.str("url_env", None)
+    database.finish()
+    database_url = _database_url(home, url, url_env, database)
+
+    hsm = doc.table("hsm")
+    module = hsm.str("module")
+    token_label = hsm.str("token_label")
+    conf = hsm.str("softhsm_conf", None)
+    pin = _pin_source(home, hsm)
+    hsm.finish()
+
+    creds = doc.table("credentials", required=False)
+    dirs = creds.str_list("dirs", ("credentials",))
+    creds.finish()
+    doc.finish()
+    problems.raise_if_any("configuration")
+    return Config(
+        home=home,
+        policy_dir=policy_dir,
+        rapp_dir=rapp_dir,
+        database_url=database_url,
+        hsm=HsmConfig(module, token_label, pin, _under(home, conf) if conf else None),
+        credential_dirs=tuple(_under(home, d) for d in dirs),
+    )
+
+
+def _under(home: Path, value: str | None) -> Path:
+    path = Path(value or ".").expanduser()
+    return path if path.is_absolute() else home / path
+
+
+def _database_url(home: Path, url: str | None, url_env: str | None, table: Table) -> str:
+    """A relative SQLite path is taken against the home; a URL with a password belongs in url_env."""
+    if url_env:
+        value = os.environ.get(url_env, "")
+        if not value:
+            raise ConfigError(f"database URL is expected in environment variable {url_env}, which is not set")
+        return value
+    if not url:
+        table.check("url", False, "give url or url_env")
+        return ""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url[len(prefix):].startswith("/"):
+        return prefix + str(home / url[len(prefix):])
+    return url
+
+
+def _pin_source(home: Path, table: Table) -> SecretSource:
+    pin_file = table.str("pin_file", None)
+    pin_env = table.str("pin_env", None)
+    if pin_file and pin_env:
+        table.check("pin_file", False, "give pin_file or pin_env, not both")
+    if pin_file:
+        return SecretSource("file", str(_under(home, pin_file)))
+    if pin_env:
+        return SecretSource("env", pin_env)
+    return SecretSource("prompt")
+
+
+def render_config(*, module: str, token_label: str, softhsm_conf: str | None, pin_file: str | None,
+                  pin_env: str | None, database_url: str) -> str:
+    """The text of a new s1spki.toml (written once by `init`, then edited by people)."""
+    lines = [
+        "# s1spki CA home configuration. Secrets never go here: name a file or an environment variable.",
+        "",
+        "[ca]",
+        'policy_dir = "policy"     # the certificate policy in force (a reviewed copy)',
+        'rapp_dir = "rapp"         # the RAPP in force',
+        "",
+        "[database]",
+        f'url = "{database_url}"   # SQLite by default; for PostgreSQL with a password use url_env = "VAR"',
+        "",
+        "[hsm]",
+        f'module = "{module}"',
+        f'token_label = "{token_label}"',
+    ]
+    if softhsm_conf:
+        lines.append(f'softhsm_conf = "{softhsm_conf}"')
+    if pin_file:
+        lines.append(f'pin_file = "{pin_file}"')
+    elif pin_env:
+        lines.append(f'pin_env = "{pin_env}"')
+    lines += [
+        "",
+        "[credentials]",
+        "# folders holding operators' <name>.credential.toml files (see `s1spki operator keygen`)",
+        'dirs = ["credentials"]',
+        "",
+    ]
+    return "\n".join(lines)

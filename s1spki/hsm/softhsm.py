@@ -1,0 +1,178 @@
+"""SoftHSM2 helpers: find the module, and make a private token under the CA home.
+
+python-pkcs11 cannot initialise a token, so `softhsm2-util` does it, with SOFTHSM2_CONF set in the
+child's environment only (this process's SoftHSM, if loaded, keeps its own configuration).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from s1spki.errors import HsmError, Refused
+from s1spki.hsm.settings import TOKEN_LABEL_MAX_BYTES
+from s1spki.resources import data_dir
+
+TEMPLATE_NAME = "softhsm2.conf.template"
+TOKEN_DIR_PLACEHOLDER = "@TOKEN_DIR@"
+
+# Distribution layouts seen in the wild; the multiarch directory is globbed, never hard-coded.
+_MODULE_CANDIDATES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/*/softhsm/libsofthsm2.so",
+    "/usr/lib64/softhsm/libsofthsm2.so",
+    "/usr/lib64/pkcs11/libsofthsm2.so",
+    "/usr/lib/pkcs11/libsofthsm2.so",
+    "/usr/lib/*/pkcs11/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+    "/opt/homebrew/lib/softhsm/libsofthsm2.so",
+)
+# The system-wide token store: a CA's token must never land there.
+_SYSTEM_TOKEN_DIRS = (Path("/var/lib/softhsm"),)
+_SOFTHSM_PIN_RANGE = (4, 255)  # softhsm2-util prompts (and would hang) for a PIN outside this
+_UTIL_TIMEOUT_S = 60
+
+
+def find_softhsm_module() -> str:
+    """Return the path of libsofthsm2.so; HsmError saying to install softhsm2 if there is none."""
+    for pattern in _MODULE_CANDIDATES:
+        for path in sorted(glob.glob(pattern)):
+            if os.path.isfile(path):
+                return path
+    raise HsmError(
+        "SoftHSM2 PKCS#11 module libsofthsm2.so not found (looked in "
+        + ", ".join(_MODULE_CANDIDATES)
+        + "): install the softhsm2 package (Debian/Ubuntu: apt install softhsm2; "
+        "Fedora/RHEL: dnf install softhsm)",
+        looked_in=list(_MODULE_CANDIDATES),
+    )
+
+
+def _softhsm_util() -> str:
+    util = shutil.which("softhsm2-util")
+    if util is None:
+        raise HsmError("softhsm2-util not found on PATH: install the softhsm2 package")
+    return util
+
+
+def write_softhsm_conf(conf_path: Path, token_dir: Path) -> None:
+    """Write a SoftHSM2 configuration whose token directory is `token_dir` (absolute)."""
+    template = (data_dir("hsm_config") / TEMPLATE_NAME).read_text(encoding="utf-8")
+    if TOKEN_DIR_PLACEHOLDER not in template:
+        raise HsmError(f"{TEMPLATE_NAME} lacks the {TOKEN_DIR_PLACEHOLDER} placeholder")
+    conf_path.parent.mkdir(parents=True, exist_ok=True)
+    conf_path.write_text(template.replace(TOKEN_DIR_PLACEHOLDER, str(token_dir)), encoding="utf-8")
+
+
+def _check_token_dir(token_dir: Path) -> Path:
+    if not token_dir.is_absolute():
+        raise Refused(
+            f"the SoftHSM token directory must be an absolute path, not {token_dir}", field="token_dir"
+        )
+    if "\n" in str(token_dir) or "\r" in str(token_dir):
+        raise Refused("the SoftHSM token directory must not contain a line break", field="token_dir")
+    resolved = token_dir.resolve()
+    for system in _SYSTEM_TOKEN_DIRS:
+        if resolved == system or system in resolved.parents:
+            raise Refused(
+                f"refusing to put a CA token in the system's SoftHSM store {system}: "
+                "use a directory under the CA home",
+                field="token_dir",
+            )
+    return token_dir
+
+
+def _check_pin(pin: str, which: str) -> None:
+    low, high = _SOFTHSM_PIN_RANGE
+    if not isinstance(pin, str) or not low <= len(pin) <= high:
+        raise Refused(f"the {which} must be {low} to {high} characters long", field=which.replace(" ", "_"))
+    if any(ch in pin for ch in "\0\n\r"):
+        raise Refused(f"the {which} must not contain NUL or line breaks", field=which.replace(" ", "_"))
+
+
+def _scrub(text: str, *secrets: str) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text.strip()
+
+
+def _run_util(args: list[str], conf_path: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["SOFTHSM2_CONF"] = str(conf_path)
+    try:
+        return subprocess.run(
+            [_softhsm_util(), *args],
+            env=env,
+            stdin=subprocess.DEVNULL,  # softhsm2-util prompts on a bad PIN; never let it wait for a terminal
+            capture_output=True,
+            text=True,
+            timeout=_UTIL_TIMEOUT_S,
+            check=False,
+        )
+    # Not chained: these exceptions carry the command line, PINs included.
+    except subprocess.TimeoutExpired:
+        raise HsmError(
+            f"softhsm2-util {args[0]} did not finish within {_UTIL_TIMEOUT_S} s (SOFTHSM2_CONF={conf_path})"
+        ) from None
+    except OSError as exc:
+        raise HsmError(f"cannot run softhsm2-util: {exc.strerror}") from None
+
+
+def softhsm_token_labels(conf_path: Path) -> list[str]:
+    """Labels of the initialised tokens under the configuration `conf_path`."""
+    result = _run_util(["--show-slots"], conf_path)
+    if result.returncode != 0:
+        raise HsmError(
+            f"softhsm2-util --show-slots failed with SOFTHSM2_CONF={conf_path}: "
+            f"{_scrub(result.stderr or result.stdout) or 'no message'}",
+            softhsm2_conf=str(conf_path),
+        )
+    labels = []
+    for line in result.stdout.splitlines():
+        match = re.match(r"^\s+Label:\s(.*)$", line)
+        if match and match.group(1).strip():
+            labels.append(match.group(1).strip())
+    return labels
+
+
+def create_softhsm_token(conf_path: Path, token_dir: Path, label: str, user_pin: str, so_pin: str) -> None:
+    """Write `conf_path` for a private token store at `token_dir` and initialise token `label` there."""
+    conf_path = Path(conf_path).absolute()
+    token_dir = _check_token_dir(Path(token_dir))
+    if not isinstance(label, str) or not label.strip() or len(label.encode("utf-8")) > TOKEN_LABEL_MAX_BYTES:
+        raise Refused(f"a token label must be 1 to {TOKEN_LABEL_MAX_BYTES} bytes of UTF-8", field="label")
+    _check_pin(user_pin, "user PIN")
+    _check_pin(so_pin, "SO PIN")
+
+    # SoftHSM does not create the token directory; keep it private to the CA's account.
+    try:
+        token_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(token_dir, 0o700)
+        write_softhsm_conf(conf_path, token_dir)
+    except OSError as exc:
+        raise HsmError(
+            f"cannot prepare the SoftHSM token store: {exc.filename or token_dir}: {exc.strerror}",
+            token_dir=str(token_dir),
+        ) from exc
+
+    if label in softhsm_token_labels(conf_path):
+        raise Refused(
+            f"a SoftHSM token labelled '{label}' already exists in {token_dir}", field="label", label=label
+        )
+    # softhsm2-util takes PINs only as arguments or from a terminal; the child is short-lived.
+    result = _run_util(
+        ["--init-token", "--free", "--label", label, "--pin", user_pin, "--so-pin", so_pin], conf_path
+    )
+    if result.returncode != 0:
+        detail = _scrub(result.stderr or result.stdout, user_pin, so_pin) or "no message"
+        raise HsmError(
+            f"softhsm2-util could not initialise token '{label}' in {token_dir} "
+            f"(exit {result.returncode}): {detail}",
+            label=label,
+            softhsm2_conf=str(conf_path),
+        )

@@ -1,0 +1,55 @@
+"""The CA subject: `OU=<role>, CN=<name>` as two single-attribute RDNs; OU 00 on the root, 07
+(issuingAuthority) on an issuing CA, as two uppercase hex digits.
+
+S1SPKI policy 4 (GBCS; as DCC's Z1 issuing CA `OU=07, CN=Z1`). The role codes and the string type are
+settings (`LintContext.root_role_code`, `issuing_ca_role_code`, `ca_subject_string_type`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from s1spki.lint import der, oids
+from s1spki.lint.document import CertificateDocument
+from s1spki.lint.registry import certificate_rule
+
+CITE = "S1SPKI policy 4"
+_STRING_TAGS = {"printable": (der.PRINTABLE_STRING,), "utf8": (der.UTF8_STRING,)}
+_ANY_STRING = (der.PRINTABLE_STRING, der.UTF8_STRING)
+
+
+@certificate_rule("gbcs.subject_ca_structure", CITE)
+def subject_ca_structure(cert: CertificateDocument) -> Iterator[str]:
+    if not cert.is_ca:
+        return
+    rdns = der.name_attributes(cert.subject_der)
+    shape = [[oid for oid, _ in rdn] for rdn in rdns]
+    if shape != [[oids.ORGANIZATIONAL_UNIT], [oids.COMMON_NAME]] or not rdns[1][0][1].contents:
+        yield f"{cert.role} subject is {der.describe_name(cert.subject_der) or 'empty'}; it must be OU=<role>, CN=<name>"
+
+
+@certificate_rule("gbcs.subject_ca_role_code", CITE)
+def subject_ca_role_code(cert: CertificateDocument) -> Iterator[str]:
+    if not cert.is_ca:
+        return
+    wanted = cert.context.root_role_code if cert.is_root else cert.context.issuing_ca_role_code
+    for rdn in der.name_attributes(cert.subject_der):
+        for oid, value in rdn:
+            if oid == oids.ORGANIZATIONAL_UNIT and der.describe_value(value) != f"{wanted:02X}":
+                yield f"{cert.role} subject OU is {der.describe_value(value)!r}; it must be {wanted:02X}"
+
+
+@certificate_rule("gbcs.subject_ca_string_type", CITE)
+def subject_ca_string_type(cert: CertificateDocument) -> Iterator[str]:
+    if not cert.is_ca:
+        return
+    setting = cert.context.ca_subject_string_type
+    tags = _STRING_TAGS[setting] if setting else _ANY_STRING
+    wanted = " or ".join(der.TAG_NAMES[tag] for tag in tags)
+    for rdn in der.name_attributes(cert.subject_der):
+        for oid, value in rdn:
+            if value.class_ != 0 or value.tag not in tags:
+                yield (
+                    f"{cert.role} subject {der.attribute_label(oid)} is a {value.type_name()}; "
+                    f"it must be a {wanted}"
+                )

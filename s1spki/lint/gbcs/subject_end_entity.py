@@ -1,0 +1,90 @@
+"""The end-entity subject: single-attribute RDNs, optional CN (UTF8String), OU = the RemotePartyRole as
+two uppercase hex digits (UTF8String), uniqueIdentifier = the EUI-64 as a BIT STRING; nothing else.
+
+S1SPKI policy 3 (organisation-style subject, as DCC's Z1 certificates); GBCS 12; X.520 uniqueIdentifier
+(2.5.4.45) ::= BIT STRING.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from s1spki.lint import der, oids
+from s1spki.lint.der import Tlv
+from s1spki.lint.document import CertificateDocument
+from s1spki.lint.registry import certificate_rule
+
+ROLE_CODE = re.compile(r"[0-9A-F]{2}")
+EUI64_OCTETS = 8
+CITE = "S1SPKI policy 3; GBCS 12"
+
+
+def _attributes(cert: CertificateDocument) -> list[tuple[str, Tlv]]:
+    return [attribute for rdn in der.name_attributes(cert.subject_der) for attribute in rdn]
+
+
+def _value(cert: CertificateDocument, oid: str) -> Tlv | None:
+    return next((value for found, value in _attributes(cert) if found == oid), None)
+
+
+@certificate_rule("gbcs.subject_ee_structure", CITE)
+def subject_ee_structure(cert: CertificateDocument) -> Iterator[str]:
+    if cert.is_ca:
+        return
+    rdns = der.name_attributes(cert.subject_der)
+    for index, rdn in enumerate(rdns, 1):
+        if len(rdn) != 1:
+            yield f"subject RDN {index} holds {len(rdn)} attributes; each RDN must hold one"
+    types = [oid for rdn in rdns for oid, _ in rdn]
+    allowed = ([oids.COMMON_NAME] if types[:1] == [oids.COMMON_NAME] else []) + [
+        oids.ORGANIZATIONAL_UNIT,
+        oids.UNIQUE_IDENTIFIER,
+    ]
+    if types != allowed:
+        found = ", ".join(map(der.attribute_label, types)) or "empty"
+        yield f"subject attributes are {found}; the end-entity subject is [CN,] OU, uniqueIdentifier"
+
+
+@certificate_rule("gbcs.subject_ee_common_name", CITE)
+def subject_ee_common_name(cert: CertificateDocument) -> Iterator[str]:
+    value = None if cert.is_ca else _value(cert, oids.COMMON_NAME)
+    if value is None:
+        return
+    if not value.is_universal(der.UTF8_STRING):
+        yield f"subject CN {der.describe_value(value)!r} is a {value.type_name()}; it must be a UTF8String"
+    elif not value.contents:
+        yield "subject CN is empty; omit it or give a name"
+
+
+@certificate_rule("gbcs.subject_ee_role_code", CITE)
+def subject_ee_role_code(cert: CertificateDocument) -> Iterator[str]:
+    value = None if cert.is_ca else _value(cert, oids.ORGANIZATIONAL_UNIT)
+    if value is None:
+        return
+    text = der.describe_value(value)
+    if not value.is_universal(der.UTF8_STRING):
+        yield f"subject OU {text!r} is a {value.type_name()}; it must be a UTF8String"
+    if not ROLE_CODE.fullmatch(text):
+        yield f"subject OU {text!r} is not a RemotePartyRole as two uppercase hex digits"
+        return
+    allowed = cert.context.role_codes
+    if allowed is not None and int(text, 16) not in allowed:
+        codes = ", ".join(f"{code:02X}" for code in sorted(allowed))
+        yield f"subject OU {text} is not an allowed RemotePartyRole ({codes})"
+
+
+@certificate_rule("gbcs.subject_ee_eui64", CITE)
+def subject_ee_eui64(cert: CertificateDocument) -> Iterator[str]:
+    value = None if cert.is_ca else _value(cert, oids.UNIQUE_IDENTIFIER)
+    if value is None:
+        return
+    if not value.is_universal(der.BIT_STRING):
+        yield f"subject uniqueIdentifier is a {value.type_name()} ({value.contents.hex()}); it must be a BIT STRING"
+        return
+    unused, eui64 = value.contents[:1], value.contents[1:]
+    if unused != b"\x00" or len(eui64) != EUI64_OCTETS:
+        yield (
+            f"subject uniqueIdentifier is {value.contents.hex()}: {len(eui64)} octets with "
+            f"{unused[0] if unused else 'no'} unused bits; it must be an EUI-64, 8 octets with 0 unused bits"
+        )

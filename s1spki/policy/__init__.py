@@ -1,0 +1,14 @@
+"""The certificate policy (policy/) as data: loaded strictly, once, into frozen objects."""
+
+from .load import load_policy
+from .model import CA_KEY_USAGES, END_ENTITY_KEY_USAGES, EXTENSION_OIDS, CaProfile, EndEntityProfile, Policy
+
+__all__ = [
+    "CA_KEY_USAGES",
+    "END_ENTITY_KEY_USAGES",
+    "EXTENSION_OIDS",
+    "CaProfile",
+    "EndEntityProfile",
+    "Policy",
+    "load_policy",
+]

@@ -1,0 +1,84 @@
+"""The certificate policy as frozen value objects, built only by `load.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+# Extension names as written in policy/ files, and their OIDs (RFC 5280 4.2.1).
+EXTENSION_OIDS: Mapping[str, str] = MappingProxyType({
+    "basicConstraints": "2.5.29.19",
+    "keyUsage": "2.5.29.15",
+    "subjectKeyIdentifier": "2.5.29.14",
+    "certificatePolicies": "2.5.29.32",
+    "authorityKeyIdentifier": "2.5.29.35",
+})
+END_ENTITY_KEY_USAGES = ("digitalSignature", "keyAgreement")
+CA_KEY_USAGES = ("keyCertSign", "cRLSign")
+
+
+@dataclass(frozen=True)
+class CaProfile:
+    """Root or issuing CA certificate profile (spec 4)."""
+
+    kind: str  # "root" | "issuing"
+    lifetime_years: int
+    key_usage: tuple[str, ...]
+    path_length: int | None
+    subject_string_type: str  # "printable" | "utf8"
+    extensions: tuple[str, ...]
+    default_name: str
+
+
+@dataclass(frozen=True)
+class EndEntityProfile:
+    """Organisation-style end-entity profile (spec 3): one key usage per certificate."""
+
+    name: str
+    key_usage: str  # "digitalSignature" | "keyAgreement"
+    lifetime_years: int
+    basic_constraints: str  # "absent" | "critical-false"
+    extensions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything the CA takes from policy/, with the hash of the files it was read from."""
+
+    directory: Path
+    hash: str
+    environment: str
+    policy_oid: str
+    serial_octets: int
+    day_boundary: bool
+    outliving_issuer: str
+    crl_reissue_hours: int
+    crl_next_update_hours: int
+    arl_reissue_days: int
+    arl_next_update_days: int
+    max_request_bytes: int
+    roles: Mapping[str, int]
+    root_role: str
+    issuing_role: str
+    root: CaProfile
+    issuing: CaProfile
+    end_entity: Mapping[str, EndEntityProfile]  # by key usage
+
+    def role_code(self, role: str) -> int:
+        return self.roles[role]
+
+    def role_hex(self, role: str) -> str:
+        """The OU value: the role code as two uppercase hex digits (spec 3)."""
+        return f"{self.roles[role]:02X}"
+
+    @property
+    def subscriber_roles(self) -> tuple[str, ...]:
+        return tuple(r for r in self.roles if r not in (self.root_role, self.issuing_role))
+
+    def ca_profile(self, kind: str) -> CaProfile:
+        return self.root if kind == "root" else self.issuing
+
+    def profile_for(self, key_usage: str) -> EndEntityProfile:
+        return self.end_entity[key_usage]

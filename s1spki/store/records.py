@@ -1,0 +1,131 @@
+"""Rows as value objects: what crosses the store's edge (never a SQLAlchemy row)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+
+@dataclass(frozen=True)
+class OperatorRecord:
+    name: str
+    role: str
+    public_key_der: bytes
+    key_sha256: str
+    status: str
+    created_at: str
+    withdrawn_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role, "status": self.status, "key_sha256": self.key_sha256,
+                "created_at": self.created_at, "withdrawn_at": self.withdrawn_at}
+
+
+@dataclass(frozen=True)
+class OrgRecord:
+    id: int
+    name: str
+    status: str
+    created_at: str
+    eui64s: tuple[str, ...]
+    roles: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "status": self.status, "created_at": self.created_at,
+                "eui64s": list(self.eui64s), "roles": list(self.roles)}
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    id: int
+    org_id: int
+    org_name: str
+    role: str
+    key_usage: str
+    eui64: str
+    common_name: str | None
+    csr_der: bytes
+    key_sha256: str
+    status: str
+    submitted_by: str
+    submitted_at: str
+    policy_hash: str
+    rapp_hash: str
+    certificate_id: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "organisation": self.org_name, "role": self.role, "key_usage": self.key_usage,
+                "eui64": self.eui64, "common_name": self.common_name, "status": self.status,
+                "submitted_by": self.submitted_by, "submitted_at": self.submitted_at,
+                "key_sha256": self.key_sha256, "policy_hash": self.policy_hash, "rapp_hash": self.rapp_hash,
+                "certificate_id": self.certificate_id}
+
+
+@dataclass(frozen=True)
+class CertificateRecord:
+    id: int
+    kind: str
+    issuer_cn: str
+    serial: str
+    request_id: int | None
+    subject_cn: str | None
+    eui64: str | None
+    role: str | None
+    key_usage: str | None
+    key_sha256: str
+    not_before: str
+    not_after: str
+    der: bytes
+    fingerprint: str
+    policy_hash: str
+    issued_at: str
+    status: str
+
+    def certificate(self) -> x509.Certificate:
+        return x509.load_der_x509_certificate(self.der)
+
+    def pem(self) -> str:
+        return self.certificate().public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "issuer_cn": self.issuer_cn, "serial": self.serial,
+                "request_id": self.request_id, "subject_cn": self.subject_cn, "eui64": self.eui64,
+                "role": self.role, "key_usage": self.key_usage, "not_before": self.not_before,
+                "not_after": self.not_after, "sha256_fingerprint": self.fingerprint,
+                "policy_hash": self.policy_hash, "issued_at": self.issued_at, "status": self.status}
+
+
+@dataclass(frozen=True)
+class CaRecord:
+    id: int
+    kind: str
+    name: str
+    key_label: str
+    token_label: str
+    token_serial: str
+    created_at: str
+    certificate: CertificateRecord
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "key_label": self.key_label,
+                "token_label": self.token_label, "token_serial": self.token_serial,
+                "created_at": self.created_at, "certificate": self.certificate.as_dict()}
+
+
+@dataclass(frozen=True)
+class SerialRecord:
+    issuer_cn: str
+    serial: str
+    status: str
+    purpose: str
+    request_id: int | None
+    reserved_at: str
+    issued: bool  # a certificate with this (issuer, serial) exists
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"issuer_cn": self.issuer_cn, "serial": self.serial, "status": self.status,
+                "purpose": self.purpose, "request_id": self.request_id, "reserved_at": self.reserved_at,
+                "certificate_exists": self.issued}
