@@ -50,8 +50,15 @@ def _json_requested(argv: list[str]) -> bool:
     return "--json" in argv
 
 
+def _global_json_first(argv: list[str]) -> list[str]:
+    """`--json` is a global option; accept it after the command too (`s1spki cert list --json`)."""
+    if "--json" not in argv or "--" in argv:
+        return argv
+    return ["--json"] + [a for a in argv if a != "--json"]
+
+
 def main() -> None:
-    argv = sys.argv[1:]
+    argv = _global_json_first(sys.argv[1:])
     code = 0
     try:
         app(args=argv, prog_name="s1spki")

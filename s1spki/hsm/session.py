@@ -129,16 +129,14 @@ def _load_error(module: str, conf: str | None, exc: BaseException) -> HsmError:
     )
 
 
-def library(module: str, softhsm_conf: Path | None) -> Library:
-    """Return this process's loaded, initialised module, switching SOFTHSM2_CONF if asked. Under LOCK."""
-    key = _module_key(module)
-    conf = _conf_str(softhsm_conf)
-    entry = _libraries.get(key)
+def library(module: str, conf: str | None) -> Library:
+    """Return the loaded, initialised module, switching SOFTHSM2_CONF to `conf` if set. Call under LOCK."""
+    entry = _libraries.get(_module_key(module))
     try:
         if entry is None:
             if not os.path.isfile(module):
                 raise HsmError(
-                    f"PKCS#11 module {module} does not exist: install softhsm2 or fix `module` in "
+                    f"PKCS#11 module {module} is missing or not a file: install softhsm2 or fix `module` in "
                     "s1spki.toml",
                     module=module,
                 )
@@ -147,7 +145,7 @@ def library(module: str, softhsm_conf: Path | None) -> Library:
             entry = Library(
                 module=module, lib=pkcs11.lib(module), pid=os.getpid(), conf=os.environ.get(_SOFTHSM_ENV)
             )
-            _libraries[key] = entry
+            _libraries[_module_key(module)] = entry
         elif entry.pid != os.getpid():
             # A forked child must not use the parent's sessions: initialise afresh.
             entry.reinitialize(conf, forked=True)
@@ -188,7 +186,7 @@ class TokenConnection:
     def __init__(self, settings: HsmSettings) -> None:
         self.module = settings.module
         self.token_label = settings.token_label
-        self.softhsm_conf = settings.softhsm_conf
+        self.conf = _conf_str(settings.softhsm_conf)  # absolute SOFTHSM2_CONF, or None to leave it alone
         self._pin = settings.pin
         self._session: Any = None
         self._generation = -1
@@ -207,7 +205,18 @@ class TokenConnection:
         """Return a live logged-in session, logging in again if the module was re-initialised."""
         if self.closed:
             raise HsmError(f"the connection to token '{self.token_label}' is closed", token=self.token_label)
-        lib = library(self.module, self.softhsm_conf)
+        lib = self._library
+        # Fast path for the signing loop: nothing changed since the last call.
+        if (
+            lib is not None
+            and self._session is not None
+            and self._generation == lib.generation
+            and lib.pid == self._pid == os.getpid()
+            and lib.lib.initialized
+            and (self.conf is None or self.conf == lib.conf)
+        ):
+            return self._session
+        lib = library(self.module, self.conf)
         self._library = lib
         if self._session is None or self._generation != lib.generation or self._pid != os.getpid():
             self._session = None
@@ -219,7 +228,7 @@ class TokenConnection:
         tokens = list(lib.lib.get_tokens(token_label=self.token_label))
         if not tokens:
             # A token initialised by another process after we loaded the module shows after C_Initialize.
-            lib.reinitialize(_conf_str(self.softhsm_conf))
+            lib.reinitialize(self.conf)
             tokens = list(lib.lib.get_tokens(token_label=self.token_label))
         if len(tokens) == 1:
             return tokens[0]
@@ -260,7 +269,7 @@ class TokenConnection:
             # The failed C_Login leaked its session; only C_Finalize reclaims it, and the other
             # connections on this module log in again on their next call.
             with contextlib.suppress(p11.PKCS11Error):
-                lib.reinitialize(_conf_str(self.softhsm_conf))
+                lib.reinitialize(self.conf)
             raise pin_error(exc, self.token_label) from exc
         except p11.PKCS11Error as exc:
             raise translate(
@@ -273,11 +282,11 @@ class TokenConnection:
 
     def relogin(self) -> None:
         """Re-initialise the module and log in again (the one retry after a device or session error)."""
-        lib = library(self.module, self.softhsm_conf)
+        lib = library(self.module, self.conf)
         try:
-            lib.reinitialize(_conf_str(self.softhsm_conf))
+            lib.reinitialize(self.conf)
         except p11.PKCS11Error as exc:
-            raise _load_error(self.module, _conf_str(self.softhsm_conf), exc) from exc
+            raise _load_error(self.module, self.conf, exc) from exc
         self._session = None
         self.cache.clear()
         self._login(lib)

@@ -105,8 +105,10 @@ class CertificateDocument(SignedDocument):
         start = 1 if fields and fields[0].is_context(0) else 0
         self.version: Tlv | None = der.parse(fields[0].contents) if start else None
         if len(fields) < start + 6:
-            raise ValueError("a TBSCertificate has at least serialNumber, signature, issuer, validity, "
-                             "subject and subjectPublicKeyInfo")
+            raise ValueError(
+                "a TBSCertificate has at least serialNumber, signature, issuer, validity, "
+                "subject and subjectPublicKeyInfo"
+            )
         serial, signature, issuer, validity, subject, spki = fields[start : start + 6]
         self.serial = _expect(serial, der.INTEGER, "serialNumber")
         self.signature_algorithm = _expect(signature, der.SEQUENCE, "signature")

@@ -7,13 +7,13 @@ every issuance, and findings can be stored, compared and rendered without copyin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from s1spki.lint import oids
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a finding is. The issuance gate refuses on ERROR and on WARNING (see `has_errors`)."""
 
     ERROR = "error"
@@ -92,22 +92,28 @@ class LintContext:
                 "end_entity_basic_constraints must be 'absent' or 'critical-false', "
                 f"not {self.end_entity_basic_constraints!r}"
             )
-        if self.root_path_length is not None and self.root_path_length != "absent" and (
-            not isinstance(self.root_path_length, int) or self.root_path_length < 0
+        if (
+            self.root_path_length is not None
+            and self.root_path_length != "absent"
+            and (not isinstance(self.root_path_length, int) or self.root_path_length < 0)
         ):
             raise ValueError(
-                f"root_path_length must be a non-negative integer, 'absent' or None, not {self.root_path_length!r}"
+                "root_path_length must be a non-negative integer, 'absent' or None, "
+                f"not {self.root_path_length!r}"
             )
         if not 1 <= self.serial_octets <= 20:  # RFC 5280 4.1.2.2: at most 20 octets
             raise ValueError(f"serial_octets must be 1..20, but it was {self.serial_octets}")
         if self.ca_subject_string_type not in (None, "printable", "utf8"):
             raise ValueError(
-                f"ca_subject_string_type must be 'printable', 'utf8' or None, not {self.ca_subject_string_type!r}"
+                "ca_subject_string_type must be 'printable', 'utf8' or None, "
+                f"not {self.ca_subject_string_type!r}"
             )
         if self.role_codes is not None and not isinstance(self.role_codes, frozenset):
             raise TypeError(f"role_codes must be a frozenset or None, not {type(self.role_codes).__name__}")
         if not isinstance(self.crl_reason_codes, frozenset):
-            raise TypeError(f"crl_reason_codes must be a frozenset, not {type(self.crl_reason_codes).__name__}")
+            raise TypeError(
+                f"crl_reason_codes must be a frozenset, not {type(self.crl_reason_codes).__name__}"
+            )
         for code in (self.role_codes or frozenset()) | {self.root_role_code, self.issuing_ca_role_code}:
             if not 0 <= code <= 255:
                 raise ValueError(f"a role code is 0..255, but it was {code}")

@@ -37,6 +37,9 @@ NAMES = {
     "2.5.29.31": "cRLDistributionPoints",
     "1.3.6.1.5.5.7.1.1": "authorityInfoAccess",
     "2.5.29.17": "subjectAltName",
+    "2.5.29.27": "deltaCRLIndicator",
+    "2.5.29.28": "issuingDistributionPoint",
+    "2.5.29.29": "certificateIssuer",
 }
 
 

@@ -32,7 +32,10 @@ def _undecodable(what: str, exc: Exception) -> Finding:
 
 def _not_certificate_or_crl(reason: str) -> Finding:
     return Finding(
-        "rfc5280.not_certificate_or_crl", Severity.ERROR, one_line(f"not a certificate or CRL: {reason}"), "rfc5280"
+        "rfc5280.not_certificate_or_crl",
+        Severity.ERROR,
+        one_line(f"not a certificate or CRL: {reason}"),
+        "rfc5280",
     )
 
 
@@ -57,7 +60,7 @@ def lint_crl(der: bytes, context: LintContext = DEFAULT_CONTEXT) -> tuple[Findin
 
 
 def _kind(der: bytes) -> str:
-    """"certificate" or "crl", told apart by the shape of the to-be-signed part; ValueError otherwise."""
+    """ "certificate" or "crl", told apart by the shape of the to-be-signed part; ValueError otherwise."""
     outer = der_reader.parse(der)
     parts = der_reader.children(outer.contents) if outer.is_universal(der_reader.SEQUENCE) else []
     if len(parts) != 3 or not parts[0].is_universal(der_reader.SEQUENCE):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,16 @@ def softhsm_module() -> str:
         return find_softhsm_module()
     except HsmError as exc:
         pytest.skip(f"SoftHSM2 is not installed: {exc.message}")
+
+
+@pytest.fixture
+def make_soft_token(tmp_path: Path, softhsm_module: str) -> Callable[[str], SoftToken]:
+    """Make more tokens, each in its own SoftHSM configuration under tmp_path."""
+
+    def make(label: str) -> SoftToken:
+        return make_token(tmp_path / f"hsm-{label}", softhsm_module, label)
+
+    return make
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -130,10 +131,10 @@ def test_session_error_during_sign_is_retried_once(soft_token: SoftToken) -> Non
         assert open_session_count() == 1
 
 
-def test_two_tokens_in_two_configurations_interleave(soft_token: SoftToken, tmp_path: Path) -> None:
-    from conftest import make_token
-
-    other = make_token(tmp_path / "other", soft_token.settings.module, label="other-token")
+def test_two_tokens_in_two_configurations_interleave(
+    soft_token: SoftToken, make_soft_token: Callable[[str], SoftToken]
+) -> None:
+    other = make_soft_token("other-token")
     with Hsm.connect(soft_token.settings) as first, Hsm.connect(other.settings) as second:
         first.generate_ec_key("k1")
         second.generate_ec_key("k2")

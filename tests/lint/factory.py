@@ -58,8 +58,12 @@ def serial(seed: int = 1) -> int:
 def ca_name(role: str, common_name: str, string_type: _ASN1Type = _ASN1Type.PrintableString) -> x509.Name:
     return x509.Name(
         [
-            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role, string_type)]),
-            x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COMMON_NAME, common_name, string_type)]),
+            x509.RelativeDistinguishedName(
+                [x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role, string_type)]
+            ),
+            x509.RelativeDistinguishedName(
+                [x509.NameAttribute(NameOID.COMMON_NAME, common_name, string_type)]
+            ),
         ]
     )
 
@@ -132,7 +136,9 @@ class CertSpec:
         """Replace the extension of the same type in place, or append it."""
         oid = value.oid
         if any(e.oid == oid for e, _ in self.extensions):
-            return self.replace(extensions=tuple((value, critical) if e.oid == oid else (e, c) for e, c in self.extensions))
+            return self.replace(
+                extensions=tuple((value, critical) if e.oid == oid else (e, c) for e, c in self.extensions)
+            )
         return self.replace(extensions=(*self.extensions, (value, critical)))
 
     def without_extension(self, oid: ObjectIdentifier) -> CertSpec:
@@ -182,7 +188,11 @@ class CrlSpec:
         for value, critical in self.extensions:
             builder = builder.add_extension(value, critical)
         for serial_number, extensions in self.entries:
-            entry = x509.RevokedCertificateBuilder().serial_number(serial_number).revocation_date(self.this_update)
+            entry = (
+                x509.RevokedCertificateBuilder()
+                .serial_number(serial_number)
+                .revocation_date(self.this_update)
+            )
             for value, critical in extensions:
                 entry = entry.add_extension(value, critical)
             builder = builder.add_revoked_certificate(entry.build())

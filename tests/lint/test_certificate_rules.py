@@ -131,7 +131,9 @@ CASES: dict[str, Case] = {
     ),
     "compressed-point": Case("gbcs.public_key_p256", _compressed_point),
     # keyUsage (policy 2.4, 3, 4)
-    "ku-not-critical": Case("gbcs.key_usage_present", ee_with(lambda s: s.with_extension(key_usage("digital_signature"), False))),
+    "ku-not-critical": Case(
+        "gbcs.key_usage_present", ee_with(lambda s: s.with_extension(key_usage("digital_signature"), False))
+    ),
     "ku-absent": Case("gbcs.key_usage_present", ee_with(lambda s: s.without_extension(KU))),
     "ee-ku-both": Case(
         "gbcs.key_usage_end_entity",
@@ -142,7 +144,9 @@ CASES: dict[str, Case] = {
     ),
     "ca-ku-extra-bit": Case(
         "gbcs.key_usage_ca",
-        ca_with(lambda s: s.with_extension(key_usage("key_cert_sign", "crl_sign", "digital_signature"), True)),
+        ca_with(
+            lambda s: s.with_extension(key_usage("key_cert_sign", "crl_sign", "digital_signature"), True)
+        ),
         under_root,
     ),
     "ca-ku-no-crl-sign": Case(
@@ -151,30 +155,41 @@ CASES: dict[str, Case] = {
     # SKI (policy 2.5)
     "ski-critical": Case(
         "gbcs.ski_present",
-        lambda pki: pki.ee.with_extension(x509.SubjectKeyIdentifier(ski_method2(pki.ee_key.public_key())), True).build(),
+        lambda pki: pki.ee.with_extension(
+            x509.SubjectKeyIdentifier(ski_method2(pki.ee_key.public_key())), True
+        ).build(),
     ),
     "ski-absent": Case("gbcs.ski_present", ee_with(lambda s: s.without_extension(SKI))),
     "ski-method1": Case(
         "gbcs.ski_method2",
-        lambda pki: pki.ee.with_extension(x509.SubjectKeyIdentifier.from_public_key(pki.ee_key.public_key()), False).build(),
+        lambda pki: pki.ee.with_extension(
+            x509.SubjectKeyIdentifier.from_public_key(pki.ee_key.public_key()), False
+        ).build(),
     ),
     "ski-other-key": Case(
         "gbcs.ski_method2",
-        lambda pki: pki.ee.with_extension(x509.SubjectKeyIdentifier(ski_method2(new_key().public_key())), False).build(),
+        lambda pki: pki.ee.with_extension(
+            x509.SubjectKeyIdentifier(ski_method2(new_key().public_key())), False
+        ).build(),
     ),
     # AKI (policy 2.6, 4)
     "aki-absent": Case("gbcs.aki_present", ee_with(lambda s: s.without_extension(AKI))),
     "aki-critical": Case(
-        "gbcs.aki_present", lambda pki: pki.ee.with_extension(aki(ski_method2(pki.ca_key.public_key())), True).build()
+        "gbcs.aki_present",
+        lambda pki: pki.ee.with_extension(aki(ski_method2(pki.ca_key.public_key())), True).build(),
     ),
     "aki-with-issuer-and-serial": Case(
         "gbcs.aki_key_id_only",
         lambda pki: pki.ee.with_extension(
-            x509.AuthorityKeyIdentifier(ski_method2(pki.ca_key.public_key()), [x509.DirectoryName(pki.ca.issuer)], 3),
+            x509.AuthorityKeyIdentifier(
+                ski_method2(pki.ca_key.public_key()), [x509.DirectoryName(pki.ca.issuer)], 3
+            ),
             False,
         ).build(),
     ),
-    "aki-20-octets": Case("gbcs.aki_key_id_only", ee_with(lambda s: s.with_extension(aki(b"\x11" * 20), False))),
+    "aki-20-octets": Case(
+        "gbcs.aki_key_id_only", ee_with(lambda s: s.with_extension(aki(b"\x11" * 20), False))
+    ),
     "aki-not-issuer-ski": Case(
         "gbcs.aki_matches_issuer", ee_with(lambda s: s.with_extension(aki(b"\x42" * 8), False)), under_ca
     ),
@@ -183,17 +198,24 @@ CASES: dict[str, Case] = {
         lambda pki: pki.root.with_extension(aki(ski_method2(pki.root_key.public_key())), False).build(),
     ),
     # certificatePolicies (policy 2.7)
-    "cp-not-critical": Case("gbcs.certificate_policies", ee_with(lambda s: s.with_extension(policies(TEST_POLICY), False))),
+    "cp-not-critical": Case(
+        "gbcs.certificate_policies", ee_with(lambda s: s.with_extension(policies(TEST_POLICY), False))
+    ),
     "cp-absent": Case("gbcs.certificate_policies", ee_with(lambda s: s.without_extension(CP))),
     "cp-two-policies": Case(
-        "gbcs.certificate_policies", ee_with(lambda s: s.with_extension(policies(TEST_POLICY, OTHER_POLICY), True))
+        "gbcs.certificate_policies",
+        ee_with(lambda s: s.with_extension(policies(TEST_POLICY, OTHER_POLICY), True)),
     ),
     "cp-qualifier": Case(
         "gbcs.certificate_policies",
-        ee_with(lambda s: s.with_extension(policies(TEST_POLICY, qualifier="https://example.invalid/cps"), True)),
+        ee_with(
+            lambda s: s.with_extension(policies(TEST_POLICY, qualifier="https://example.invalid/cps"), True)
+        ),
     ),
     "cp-not-the-policy-oid": Case(
-        "gbcs.certificate_policy_allowed", lambda pki: pki.ee.build(), lambda pki: LintContext(policy_oids=(OTHER_POLICY,))
+        "gbcs.certificate_policy_allowed",
+        lambda pki: pki.ee.build(),
+        lambda pki: LintContext(policy_oids=(OTHER_POLICY,)),
     ),
     # extensions (policy 2.8, 3)
     "eku": Case(
@@ -208,7 +230,8 @@ CASES: dict[str, Case] = {
     "ee-order-ski-first": Case("gbcs.extension_order", ee_with(lambda s: s.ordered(SKI, KU, CP, AKI))),
     # basicConstraints (policy 3, 4)
     "ee-bc-when-absent": Case(
-        "gbcs.basic_constraints_end_entity", ee_with(lambda s: s.with_extension(x509.BasicConstraints(False, None), True))
+        "gbcs.basic_constraints_end_entity",
+        ee_with(lambda s: s.with_extension(x509.BasicConstraints(False, None), True)),
     ),
     "ee-no-bc-when-critical-false": Case(
         "gbcs.basic_constraints_end_entity",
@@ -221,16 +244,21 @@ CASES: dict[str, Case] = {
         lambda pki: LintContext(end_entity_basic_constraints="critical-false"),
     ),
     "ca-no-path-length": Case(
-        "gbcs.basic_constraints_ca", ca_with(lambda s: s.with_extension(x509.BasicConstraints(True, None), True))
+        "gbcs.basic_constraints_ca",
+        ca_with(lambda s: s.with_extension(x509.BasicConstraints(True, None), True)),
     ),
     "ca-bc-not-critical": Case(
-        "gbcs.basic_constraints_ca", ca_with(lambda s: s.with_extension(x509.BasicConstraints(True, 0), False))
+        "gbcs.basic_constraints_ca",
+        ca_with(lambda s: s.with_extension(x509.BasicConstraints(True, 0), False)),
     ),
     "root-path-length-2": Case(
-        "gbcs.basic_constraints_ca", root_with(lambda s: s.with_extension(x509.BasicConstraints(True, 2), True))
+        "gbcs.basic_constraints_ca",
+        root_with(lambda s: s.with_extension(x509.BasicConstraints(True, 2), True)),
     ),
     "root-path-length-when-absent": Case(
-        "gbcs.basic_constraints_ca", lambda pki: pki.root.build(), lambda pki: LintContext(root_path_length="absent")
+        "gbcs.basic_constraints_ca",
+        lambda pki: pki.root.build(),
+        lambda pki: LintContext(root_path_length="absent"),
     ),
     "root-no-path-length-when-1": Case(
         "gbcs.basic_constraints_ca",
@@ -244,29 +272,45 @@ CASES: dict[str, Case] = {
     ),
     "ee-extra-organization": Case(
         "gbcs.subject_ee_structure",
-        ee_with(lambda s: s.replace(subject=rdns(x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ACME"), ou(), uid()))),
+        ee_with(
+            lambda s: s.replace(
+                subject=rdns(x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ACME"), ou(), uid())
+            )
+        ),
     ),
     "ee-no-uid": Case("gbcs.subject_ee_structure", ee_with(lambda s: s.replace(subject=rdns(cn(), ou())))),
-    "ee-uid-before-ou": Case("gbcs.subject_ee_structure", ee_with(lambda s: s.replace(subject=rdns(uid(), ou())))),
+    "ee-uid-before-ou": Case(
+        "gbcs.subject_ee_structure", ee_with(lambda s: s.replace(subject=rdns(uid(), ou())))
+    ),
     "ee-cn-printable": Case(
         "gbcs.subject_ee_common_name",
         ee_with(lambda s: s.replace(subject=rdns(cn(string_type=_ASN1Type.PrintableString), ou(), uid()))),
     ),
-    "ee-ou-lowercase": Case("gbcs.subject_ee_role_code", ee_with(lambda s: s.replace(subject=rdns(ou("8a"), uid())))),
+    "ee-ou-lowercase": Case(
+        "gbcs.subject_ee_role_code", ee_with(lambda s: s.replace(subject=rdns(ou("8a"), uid())))
+    ),
     "ee-ou-printable": Case(
         "gbcs.subject_ee_role_code",
         ee_with(lambda s: s.replace(subject=rdns(ou("02", _ASN1Type.PrintableString), uid()))),
     ),
     "ee-ou-not-a-role": Case(
-        "gbcs.subject_ee_role_code", lambda pki: pki.ee.build(), lambda pki: LintContext(role_codes=frozenset({1, 3}))
+        "gbcs.subject_ee_role_code",
+        lambda pki: pki.ee.build(),
+        lambda pki: LintContext(role_codes=frozenset({1, 3})),
     ),
-    "ee-eui64-7-octets": Case("gbcs.subject_ee_eui64", ee_with(lambda s: s.replace(subject=rdns(ou(), uid(EUI64[:7]))))),
+    "ee-eui64-7-octets": Case(
+        "gbcs.subject_ee_eui64", ee_with(lambda s: s.replace(subject=rdns(ou(), uid(EUI64[:7]))))
+    ),
     "ee-eui64-unused-bits": Case(
         "gbcs.subject_ee_eui64", ee_with(lambda s: s.replace(subject=rdns(ou(), uid(unused_bits=4))))
     ),
     "ee-eui64-as-text": Case(
         "gbcs.subject_ee_eui64",
-        ee_with(lambda s: s.replace(subject=rdns(ou(), x509.NameAttribute(uid().oid, EUI64.hex(), _ASN1Type.UTF8String)))),
+        ee_with(
+            lambda s: s.replace(
+                subject=rdns(ou(), x509.NameAttribute(uid().oid, EUI64.hex(), _ASN1Type.UTF8String))
+            )
+        ),
     ),
     # CA subject (policy 4)
     "ca-cn-before-ou": Case(
@@ -275,16 +319,30 @@ CASES: dict[str, Case] = {
     ),
     "ca-extra-organization": Case(
         "gbcs.subject_ca_structure",
-        ca_with(lambda s: s.replace(subject=x509.Name([*s.subject.rdns, x509.RelativeDistinguishedName(
-            [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ACME", _ASN1Type.PrintableString)])]))),
+        ca_with(
+            lambda s: s.replace(
+                subject=x509.Name(
+                    [
+                        *s.subject.rdns,
+                        x509.RelativeDistinguishedName(
+                            [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ACME", _ASN1Type.PrintableString)]
+                        ),
+                    ]
+                )
+            )
+        ),
     ),
-    "ca-ou-not-07": Case("gbcs.subject_ca_role_code", ca_with(lambda s: s.replace(subject=ca_name("02", "S1SPKI Test CA")))),
+    "ca-ou-not-07": Case(
+        "gbcs.subject_ca_role_code", ca_with(lambda s: s.replace(subject=ca_name("02", "S1SPKI Test CA")))
+    ),
     "root-ou-not-00": Case(
         "gbcs.subject_ca_role_code",
         root_with(lambda s: s.replace(subject=ca_name("07", "Root"), issuer=ca_name("07", "Root"))),
     ),
     "ca-printable-when-utf8": Case(
-        "gbcs.subject_ca_string_type", lambda pki: pki.ca.build(), lambda pki: LintContext(ca_subject_string_type="utf8")
+        "gbcs.subject_ca_string_type",
+        lambda pki: pki.ca.build(),
+        lambda pki: LintContext(ca_subject_string_type="utf8"),
     ),
     "ca-ia5string": Case(
         "gbcs.subject_ca_string_type",
@@ -297,7 +355,9 @@ CASES: dict[str, Case] = {
         under_ca,
     ),
     "issuer-certificate-garbage": Case(
-        "gbcs.issuer_matches_ca_subject", lambda pki: pki.ee.build(), lambda pki: LintContext(issuer_der=b"\x30\x03\x02\x01")
+        "gbcs.issuer_matches_ca_subject",
+        lambda pki: pki.ee.build(),
+        lambda pki: LintContext(issuer_der=b"\x30\x03\x02\x01"),
     ),
     "root-issuer-other-string-type": Case(
         "gbcs.root_issuer_identical",
@@ -344,7 +404,10 @@ def test_rule_flags_broken_certificate(pki: Pki, name: str) -> None:
     [
         (lambda pki: pki.root.build(), lambda pki: LintContext(check_signature=True, root_path_length=1)),
         (lambda pki: pki.ca.build(), lambda pki: under_root(pki, check_signature=True)),
-        (lambda pki: pki.ee.build(), lambda pki: under_ca(pki, check_signature=True, policy_oids=(TEST_POLICY,))),
+        (
+            lambda pki: pki.ee.build(),
+            lambda pki: under_ca(pki, check_signature=True, policy_oids=(TEST_POLICY,)),
+        ),
         (
             lambda pki: pki.ee.with_extension(key_usage("key_agreement"), True).build(),
             lambda pki: under_ca(pki, check_signature=True, role_codes=frozenset({2})),
@@ -354,11 +417,17 @@ def test_rule_flags_broken_certificate(pki: Pki, name: str) -> None:
             lambda pki: under_ca(pki, check_signature=True),
         ),
         (
-            lambda pki: pki.ee.replace(extensions=((x509.BasicConstraints(False, None), True), *pki.ee.extensions)).build(),
+            lambda pki: pki.ee.replace(
+                extensions=((x509.BasicConstraints(False, None), True), *pki.ee.extensions)
+            ).build(),
             lambda pki: under_ca(pki, end_entity_basic_constraints="critical-false"),
         ),
         (
-            lambda pki: pki.ee.with_extension(x509.BasicConstraints(False, None), True).ordered(KU, SKI, BC, CP, AKI).build(),
+            lambda pki: (
+                pki.ee.with_extension(x509.BasicConstraints(False, None), True)
+                .ordered(KU, SKI, BC, CP, AKI)
+                .build()
+            ),
             lambda pki: under_ca(pki, end_entity_basic_constraints="critical-false"),
         ),
     ],

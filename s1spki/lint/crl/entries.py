@@ -48,7 +48,9 @@ def entry_reason_code(crl: CrlDocument) -> Iterator[str]:
         code = der.integer(value)
         if code not in allowed:
             allowed_text = ", ".join(_reason(c) for c in sorted(allowed))
-            yield f"entry {entry.serial_hex()} reasonCode is {_reason(code)}; the policy allows {allowed_text}"
+            yield (
+                f"entry {entry.serial_hex()} reasonCode is {_reason(code)}; the policy allows {allowed_text}"
+            )
 
 
 @crl_rule("crl.entry_serials_unique", "RFC 5280 5.1.2.6", source="rfc5280")

@@ -11,10 +11,8 @@ from collections.abc import Iterator
 
 from s1spki.lint import der
 from s1spki.lint.document import CrlDocument
-from s1spki.lint.gbcs.validity import time_problems
+from s1spki.lint.gbcs.validity import SHOWN, time_problems
 from s1spki.lint.registry import crl_rule
-
-_FORMAT = "%Y-%m-%d %H:%M:%SZ"
 
 
 @crl_rule("crl.next_update", "S1SPKI policy 5; RFC 5280 5.1.2.5", source="rfc5280")
@@ -24,7 +22,7 @@ def next_update(crl: CrlDocument) -> Iterator[str]:
         return
     this_update, next_update_ = der.time(crl.this_update), der.time(crl.next_update)
     if not next_update_ > this_update:
-        yield f"nextUpdate {next_update_:{_FORMAT}} is not after thisUpdate {this_update:{_FORMAT}}"
+        yield f"nextUpdate {next_update_:{SHOWN}} is not after thisUpdate {this_update:{SHOWN}}"
 
 
 @crl_rule("crl.time_encoding", "S1SPKI policy 2.11; RFC 5280 5.1.2.4-5.1.2.6", source="rfc5280")

@@ -26,7 +26,11 @@ def aki_present(document: SignedDocument) -> Iterator[str]:
     if _is_root(document):
         return
     if extension is None:
-        needs = "every certificate but the self-signed root" if isinstance(document, CertificateDocument) else "a CRL"
+        needs = (
+            "every certificate but the self-signed root"
+            if isinstance(document, CertificateDocument)
+            else "a CRL"
+        )
         yield f"authorityKeyIdentifier is absent; {needs} must have one"
     elif extension.critical:
         yield "authorityKeyIdentifier is critical; it must not be"

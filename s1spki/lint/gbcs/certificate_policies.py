@@ -36,7 +36,8 @@ def certificate_policies(cert: CertificateDocument) -> Iterator[str]:
         yield "certificatePolicies is not critical; it must be critical"
     found = policies(extension.value)
     if len(found) != 1:
-        yield f"certificatePolicies holds {len(found)} policies ({', '.join(o for o, _ in found)}); it must hold one"
+        listed = ", ".join(oid for oid, _ in found)
+        yield f"certificatePolicies holds {len(found)} policies ({listed}); it must hold one"
     for oid, qualified in found:
         if qualified:
             yield f"policy {oid} has policyQualifiers; they must be absent"

@@ -23,7 +23,11 @@ def public_key_p256(cert: CertificateDocument) -> Iterator[str]:
     if oid != oids.ID_EC_PUBLIC_KEY:
         yield f"subject public key algorithm is {oid}, not id-ecPublicKey ({oids.ID_EC_PUBLIC_KEY})"
         return
-    curve = der.oid(parameters) if parameters is not None and parameters.is_universal(der.OBJECT_IDENTIFIER) else None
+    curve = (
+        der.oid(parameters)
+        if parameters is not None and parameters.is_universal(der.OBJECT_IDENTIFIER)
+        else None
+    )
     if curve != oids.PRIME256V1:
         found = curve or (parameters.der.hex() if parameters is not None else "absent")
         yield f"EC parameters are {found}; they must be namedCurve prime256v1 ({oids.PRIME256V1})"

@@ -25,7 +25,8 @@ def subject_ca_structure(cert: CertificateDocument) -> Iterator[str]:
     rdns = der.name_attributes(cert.subject_der)
     shape = [[oid for oid, _ in rdn] for rdn in rdns]
     if shape != [[oids.ORGANIZATIONAL_UNIT], [oids.COMMON_NAME]] or not rdns[1][0][1].contents:
-        yield f"{cert.role} subject is {der.describe_name(cert.subject_der) or 'empty'}; it must be OU=<role>, CN=<name>"
+        found = der.describe_name(cert.subject_der) or "empty"
+        yield f"{cert.role} subject is {found}; it must be OU=<role>, CN=<name>"
 
 
 @certificate_rule("gbcs.subject_ca_role_code", CITE)

@@ -80,7 +80,8 @@ def subject_ee_eui64(cert: CertificateDocument) -> Iterator[str]:
     if value is None:
         return
     if not value.is_universal(der.BIT_STRING):
-        yield f"subject uniqueIdentifier is a {value.type_name()} ({value.contents.hex()}); it must be a BIT STRING"
+        found = f"{value.type_name()} ({value.contents.hex()})"
+        yield f"subject uniqueIdentifier is a {found}; it must be a BIT STRING"
         return
     unused, eui64 = value.contents[:1], value.contents[1:]
     if unused != b"\x00" or len(eui64) != EUI64_OCTETS:

@@ -18,6 +18,7 @@ from s1spki.lint.registry import certificate_rule
 FIRST_GENERALIZED_YEAR = 2050
 _UTC_FORM = re.compile(rb"\d{12}Z")  # YYMMDDHHMMSSZ
 _GENERALIZED_FORM = re.compile(rb"\d{14}Z")  # YYYYMMDDHHMMSSZ, no fraction
+SHOWN = "%Y-%m-%d %H:%M:%SZ"  # how times appear in messages
 
 
 def time_problems(tlv: Tlv, field: str) -> Iterator[str]:
@@ -44,7 +45,7 @@ def validity_time_encoding(cert: CertificateDocument) -> Iterator[str]:
 def validity_order(cert: CertificateDocument) -> Iterator[str]:
     not_before = der.time(cert.not_before)
     if not not_before < cert.not_after_time:
-        yield f"notBefore {not_before:%Y-%m-%d %H:%M:%SZ} is not before notAfter {cert.not_after_time:%Y-%m-%d %H:%M:%SZ}"
+        yield f"notBefore {not_before:{SHOWN}} is not before notAfter {cert.not_after_time:{SHOWN}}"
 
 
 @certificate_rule("gbcs.validity_within_issuer", "S1SPKI policy 1")
@@ -54,6 +55,6 @@ def validity_within_issuer(cert: CertificateDocument) -> Iterator[str]:
         return
     if cert.not_after_time > issuer.not_after_time:
         yield (
-            f"notAfter {cert.not_after_time:%Y-%m-%d %H:%M:%SZ} is after the issuer's notAfter "
-            f"{issuer.not_after_time:%Y-%m-%d %H:%M:%SZ}; a certificate must not outlive its issuer"
+            f"notAfter {cert.not_after_time:{SHOWN}} is after the issuer's notAfter "
+            f"{issuer.not_after_time:{SHOWN}}; a certificate must not outlive its issuer"
         )
