@@ -8,17 +8,19 @@ recording a refusal when the command is refused.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from .audit_record import AuditEvent
 from .clock import Clock
 from .config import Config, load_config
 from .errors import AuthError, HsmError, Refused, S1spkiError, StoreError
 from .hsm import Hsm, HsmSettings, find_softhsm_module
-from .operators import Authorisation, authorise
+from .operators import Authorisation, authorise, find_credential
 from .policy import Policy, load_policy
 from .rapp import Rapp, load_rapp
 from .store import Store
@@ -28,6 +30,7 @@ class App:
     def __init__(self, home: Path, clock: Clock | None = None) -> None:
         self.home = home
         self.clock = clock or Clock()
+        self._operator_keys: dict[str, ec.EllipticCurvePrivateKey] = {}
 
     @cached_property
     def config(self) -> Config:
@@ -55,9 +58,15 @@ class App:
         pin = settings.pin.read(f"the PIN of token {settings.token_label!r}", error=HsmError)
         return Hsm.connect(HsmSettings(module, settings.token_label, pin, settings.softhsm_conf))
 
+    def operator_key(self, name: str) -> ec.EllipticCurvePrivateKey:
+        """An operator's unlocked key, unlocked once per process (a passphrase is asked for once)."""
+        if name not in self._operator_keys:
+            self._operator_keys[name] = find_credential(name, self.config.credential_dirs).private_key()
+        return self._operator_keys[name]
+
     def authorise(self, operation: str, obj: Mapping[str, Any], names: Sequence[str]) -> Authorisation:
-        return authorise(self.store.reader, self.rapp, self.clock, self.ca_id, self.config.credential_dirs,
-                         operation, obj, names)
+        return authorise(self.store.reader, self.rapp, self.clock, self.ca_id, self.operator_key, operation, obj,
+                         names)
 
     def event(self, event: str, actor: str, actor_role: str, object_type: str | None = None,
               object_id: str | None = None, **details: Any) -> AuditEvent:
@@ -82,10 +91,8 @@ class App:
             yield
         except (Refused, AuthError, HsmError) as exc:
             outcome = "error" if isinstance(exc, HsmError) else "refused"
-            try:
+            with suppress(StoreError):  # the original error is the one to report
                 self.store.record_refusal(event.with_outcome(outcome, reason=exc.message, error=exc.kind))
-            except StoreError:
-                pass  # the original error is the one to report
             raise
 
     def close(self) -> None:

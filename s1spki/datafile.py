@@ -63,7 +63,7 @@ class Table:
     def _fail(self, key: str, reason: str) -> None:
         self.problems.add(self.file, self._key(key), reason)
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return list(self.data)
 
     def has(self, key: str) -> bool:

@@ -49,9 +49,9 @@ def _refuse_known_key(app: App, request: CertificationRequest, pending_id: int |
     """spec 5: a public key already certified is refused; so is one already waiting in another request."""
     if app.store.reader.key_certified(request.key_sha256):
         raise PolicyRefused("this public key is already certified: a new certificate needs a new key pair")
-    for other in app.store.reader.requests(status="submitted"):
-        if other.key_sha256 == request.key_sha256 and other.id != pending_id:
-            raise PolicyRefused(f"this public key is already in request {other.id}")
+    for other in app.store.reader.pending_requests_for_key(request.key_sha256):
+        if other != pending_id:
+            raise PolicyRefused(f"this public key is already in request {other}")
 
 
 def issuing_ca(app: App, name: str | None) -> CaRecord:
@@ -91,9 +91,11 @@ def issue_request(app: App, names: list[str], request_id: int, ca_name: str | No
         subject = end_entity_name(pending.common_name, app.policy.role_hex(pending.role), pending.eui64)
         builder = end_entity_builder(app.policy, profile, Issuer(ca_cert), subject, request.public_key,
                                      new_serial(app.policy.serial_octets), app.clock.now())
+        # Reach the HSM before reserving: an unavailable HSM must not leave a reserved, unissued serial behind.
+        signing_key = app.hsm().signing_key(ca.key_label)
         prepared = prepare(app.store, builder, lint_context(app.policy, ca_cert, profile), ca.name, "end-entity",
                            request_id, event)
-        certificate = sign(prepared, app.hsm().signing_key(ca.key_label), ca_cert.public_key())
+        certificate = sign(prepared, signing_key, ca_cert.public_key())
         values = certificate_values(certificate, "end-entity", ca.name, prepared.serial, app.policy.hash,
                                     issuer_certificate_id=ca.certificate.id, request_id=request_id,
                                     subject_cn=pending.common_name, eui64=pending.eui64, role=pending.role,

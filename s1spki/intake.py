@@ -49,7 +49,8 @@ def parse_request(data: bytes, max_bytes: int) -> CertificationRequest:
     except x509.UnsupportedGeneralNameType:
         raise IntakeRefused("the request holds a name type s1spki cannot read") from None
     if isinstance(public_key, rsa.RSAPublicKey):
-        raise IntakeRefused(f"the request's key is RSA-{public_key.key_size}: only EC P-256 keys are certified (spec 2.2)")
+        raise IntakeRefused(f"the request's key is RSA-{public_key.key_size}: only EC P-256 keys are certified "
+                            "(spec 2.2)")
     if not isinstance(public_key, ec.EllipticCurvePublicKey):
         raise IntakeRefused(f"the request's key is {type(public_key).__name__}: only EC P-256 keys are certified")
     if not isinstance(public_key.curve, ec.SECP256R1):

@@ -149,8 +149,9 @@ def end_entity_builder(policy: Policy, profile: EndEntityProfile, issuer: Issuer
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer.name).public_key(public_key)
                .serial_number(serial).not_valid_before(not_before).not_valid_after(not_after))
     for name in profile.extensions:
-        value, critical = _extension(name, policy=policy, key_usage=(profile.key_usage,), ski=key_identifier(public_key),
-                                     aki=issuer.key_id, ca=False, path_length=None, ee_basic=profile.basic_constraints)
+        value, critical = _extension(name, policy=policy, key_usage=(profile.key_usage,),
+                                     ski=key_identifier(public_key), aki=issuer.key_id, ca=False, path_length=None,
+                                     ee_basic=profile.basic_constraints)
         builder = builder.add_extension(value, critical)
     return builder
 
@@ -165,8 +166,8 @@ def ca_builder(policy: Policy, profile: CaProfile, subject: x509.Name, public_ke
                .public_key(public_key).serial_number(serial).not_valid_before(not_before)
                .not_valid_after(not_after))
     for name in profile.extensions:
-        value, critical = _extension(name, policy=policy, key_usage=profile.key_usage, ski=key_identifier(public_key),
-                                     aki=issuer.key_id if issuer else None, ca=True,
+        value, critical = _extension(name, policy=policy, key_usage=profile.key_usage,
+                                     ski=key_identifier(public_key), aki=issuer.key_id if issuer else None, ca=True,
                                      path_length=profile.path_length, ee_basic=None)
         builder = builder.add_extension(value, critical)
     return builder

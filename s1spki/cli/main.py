@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import traceback
+from contextlib import suppress
 from pathlib import Path
 
 import typer
@@ -85,7 +86,5 @@ def main() -> None:
 def _close() -> None:
     from ..hsm import Hsm
 
-    try:
+    with suppress(Exception):  # closing must never mask the command's own result
         Hsm.close_all()
-    except Exception:  # closing must never mask the command's own result
-        pass

@@ -24,8 +24,8 @@ def keygen(
     out: Path | None = typer.Option(None, "--out", help="Folder for the credential (default: HOME/credentials)."),
     passphrase_file: Path | None = typer.Option(None, "--passphrase-file", help="File holding the key's passphrase."),
     passphrase_env: str | None = typer.Option(None, "--passphrase-env", help="Variable holding the passphrase."),
-    pkcs11_module: str | None = typer.Option(None, "--pkcs11-module",
-                                             help="Put the key on this PKCS#11 token's module ('softhsm' for SoftHSM)."),
+    pkcs11_module: str | None = typer.Option(
+        None, "--pkcs11-module", help="Put the key on a token of this PKCS#11 module ('softhsm' for SoftHSM)."),
     pkcs11_token: str | None = typer.Option(None, "--pkcs11-token", help="Label of that token."),
     softhsm_conf: Path | None = typer.Option(None, "--softhsm-conf", help="SoftHSM config of that token."),
 ) -> None:

@@ -66,7 +66,7 @@ class SignedDocument:
             return None, None
         try:
             return _issuer_document(self.context.issuer_der), None
-        except ValueError as exc:
+        except Exception as exc:  # noqa: BLE001 - a bad issuer certificate is reported, not raised
             return None, str(exc)
 
     @property
@@ -125,6 +125,11 @@ class CertificateDocument(SignedDocument):
                 self.extensions = tuple(der.extensions(der.parse(field.contents)))
 
     @functools.cached_property
+    def subject_rdns(self) -> list[list[tuple[str, Tlv]]]:
+        """The subject's RDNs as (attribute type, value as encoded); read by several rules."""
+        return der.name_attributes(self.subject_der)
+
+    @functools.cached_property
     def not_after_time(self) -> datetime:
         return der.time(self.not_after)
 
@@ -173,10 +178,6 @@ class CertificateDocument(SignedDocument):
     def is_root(self) -> bool:
         """A self-signed root: a self-issued CA whose AKI, if any, names its own key."""
         return self.is_ca and self.is_self_issued and self.aki_key_id in (None, self.ski)
-
-    @property
-    def is_issuing_ca(self) -> bool:
-        return self.is_ca and not self.is_root
 
     @property
     def role(self) -> str:

@@ -6,7 +6,7 @@ every issuance, and findings can be stored, compared and rendered without copyin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
@@ -35,6 +35,8 @@ class Finding:
     source: Source
 
     def __post_init__(self) -> None:
+        if self.source not in ("gbcs", "rfc5280", "pkilint"):
+            raise ValueError(f"a finding's source is gbcs, rfc5280 or pkilint, not {self.source!r}")
         if "\n" in self.message:
             raise ValueError(f"a finding message must be one line, got {self.message!r}")
 
@@ -84,7 +86,7 @@ class LintContext:
     ca_subject_string_type: Literal["printable", "utf8"] | None = None
     # CRL entry reason codes allowed (spec 5): keyCompromise, cACompromise, affiliationChanged,
     # superseded, cessationOfOperation, privilegeWithdrawn. Never certificateHold or removeFromCRL.
-    crl_reason_codes: frozenset[int] = field(default_factory=lambda: frozenset({1, 2, 3, 4, 5, 9}))
+    crl_reason_codes: frozenset[int] = frozenset({1, 2, 3, 4, 5, 9})
 
     def __post_init__(self) -> None:
         if self.end_entity_basic_constraints not in ("absent", "critical-false"):

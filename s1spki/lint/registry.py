@@ -28,7 +28,7 @@ class Rule(Generic[D]):
     name: str  # "<package>.<rule>", the module it lives in says the same
     cite: str  # the clause it enforces, e.g. "S1SPKI policy 2.3; RFC 5758 3.2"
     source: Source
-    check: Callable[[D], Iterable[str]]
+    check: Callable[[D], Iterable[str]]  # yields one message per thing wrong
     severity: Severity = Severity.ERROR
 
     def run(self, document: D) -> list[Finding]:
@@ -44,22 +44,31 @@ CERTIFICATE_RULES: list[Rule[CertificateDocument]] = []
 CRL_RULES: list[Rule[CrlDocument]] = []
 
 
-def _register(registry: list[Rule[D]], prefix: str, name: str, cite: str, source: Source):
+Check = Callable[[D], Iterable[str]]
+
+
+def _register(
+    registry: list[Rule[D]], prefix: str, name: str, cite: str, source: Source
+) -> Callable[[Check[D]], Check[D]]:
     if not name.startswith(prefix) or any(rule.name == name for rule in registry):
         raise ValueError(f"rule name {name!r} must start with {prefix!r} and be registered once")
 
-    def decorator(check: Callable[[D], Iterable[str]]) -> Callable[[D], Iterable[str]]:
+    def decorator(check: Check[D]) -> Check[D]:
         registry.append(Rule(name, cite, source, check))
         return check
 
     return decorator
 
 
-def certificate_rule(name: str, cite: str, source: Source = "gbcs"):
+def certificate_rule(
+    name: str, cite: str, source: Source = "gbcs"
+) -> Callable[[Check[CertificateDocument]], Check[CertificateDocument]]:
     """Register a certificate rule named `gbcs.<rule>`."""
     return _register(CERTIFICATE_RULES, "gbcs.", name, cite, source)
 
 
-def crl_rule(name: str, cite: str, source: Source = "gbcs"):
+def crl_rule(
+    name: str, cite: str, source: Source = "gbcs"
+) -> Callable[[Check[CrlDocument]], Check[CrlDocument]]:
     """Register a CRL rule named `crl.<rule>`."""
     return _register(CRL_RULES, "crl.", name, cite, source)

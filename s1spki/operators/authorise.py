@@ -3,10 +3,9 @@ operator's registration, role and the number of distinct participants are checke
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -15,7 +14,6 @@ from ..clock import Clock, parse_iso
 from ..errors import AuthError
 from ..rapp import Rapp
 from ..store import OperatorRecord, StoreReader
-from .credentials import find_credential
 from .statements import SignedStatement, sign_statement, statement_body, verify_statement
 
 # A statement is made and checked within one command; older ones are refused as possible replays.
@@ -49,7 +47,10 @@ class Authorisation:
                      for key, operator in zip(self._keys, self.operators, strict=True))
 
 
-def authorise(reader: StoreReader, rapp: Rapp, clock: Clock, ca_id: str, credential_dirs: tuple[Path, ...],
+KeySource = Callable[[str], ec.EllipticCurvePrivateKey]
+
+
+def authorise(reader: StoreReader, rapp: Rapp, clock: Clock, ca_id: str, key_for: KeySource,
               operation: str, obj: Mapping[str, Any], names: Sequence[str]) -> Authorisation:
     """Sign `operation` on `obj` as each of `names` and check everything; AuthError (exit 4) if not."""
     needed = rapp.participants(operation)
@@ -67,7 +68,7 @@ def authorise(reader: StoreReader, rapp: Rapp, clock: Clock, ca_id: str, credent
     keys: list[ec.EllipticCurvePrivateKey] = []
     for name in names:
         operator = _registered(reader, rapp, operation, name)
-        key = find_credential(name, credential_dirs).private_key()
+        key = key_for(name)
         statement = sign_statement(key, statement_body(operation, obj, name, clock.now(), ca_id))
         check_statement(operator, statement, operation, clock)
         statements.append(statement)

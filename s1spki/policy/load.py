@@ -33,7 +33,7 @@ def load_policy(directory: Path) -> Policy:
 
     environment = main.str("environment")
     oids = main.table("policy_oids")
-    policy_oids = {name: oids.oid(name) for name in oids.keys()}
+    policy_oids = {name: oids.oid(name) for name in oids.names()}
     oids.finish()
     if environment is not None and environment not in policy_oids:
         main.check("environment", False,
@@ -66,12 +66,13 @@ def load_policy(directory: Path) -> Policy:
 
     roles_table = roles_doc.table("roles")
     roles: dict[str, int] = {}
-    for name in roles_table.keys():
+    for name in roles_table.names():
         code = roles_table.int(name, minimum=0, maximum=255)
         if code is None:
             continue
-        if code in roles.values():
-            roles_table.check(name, False, f"code {code} is already used by another role")
+        holder = next((r for r, c in roles.items() if c == code), None)
+        if holder is not None:
+            roles_table.check(name, False, f"code {code} is already used by role {holder!r}")
         roles[name] = code
     roles_table.finish()
     ca_roles = roles_doc.table("ca_roles")
@@ -165,7 +166,8 @@ def _ca_profile(doc: Table, kind: str) -> CaProfile | None:
         doc.check("extensions", not missing, f"must include {', '.join(missing)} (spec 2, 4)")
         if kind == "root":
             # spec 2.6: the self-signed root carries no AKI
-            doc.check("extensions", "authorityKeyIdentifier" not in extensions, "the root has no authorityKeyIdentifier")
+            doc.check("extensions", "authorityKeyIdentifier" not in extensions,
+                      "the root has no authorityKeyIdentifier")
     name = doc.str("default_name")
     if None in (lifetime, key_usage, string_type, extensions, name) or path_length is False:
         return None

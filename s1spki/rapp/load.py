@@ -42,9 +42,10 @@ def load_rapp(directory: Path) -> Rapp:
         holders = [r for r in roles.values() if name in r.may]
         if not holders:
             problems.add(ops_file, f"operations.{name}", "no role in roles.toml may perform it")
-        if name.startswith("ceremony.") and custodian_role and custodian_role in roles:
-            if name not in roles[custodian_role].may:
-                problems.add(roles_file, f"roles.{custodian_role}.may", f"key custodians must be able to take part in {name}")
+        custodians = roles.get(custodian_role or "")
+        if name.startswith("ceremony.") and custodians is not None and name not in custodians.may:
+            problems.add(roles_file, f"roles.{custodian_role}.may",
+                         f"key custodians must be able to take part in {name}")
     problems.raise_if_any(f"rapp {directory}")
     return Rapp(directory, tree_hash(directory), MappingProxyType(roles), MappingProxyType(operations),
                 custodian_role, manager_role)

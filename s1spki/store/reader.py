@@ -27,7 +27,8 @@ class StoreReader:
         return _operator(rows[0]) if rows else None
 
     def operators(self) -> list[OperatorRecord]:
-        return [_operator(r) for r in self._rows(sa.select(t.operators).order_by(t.operators.c.name), "listing operators")]
+        query = sa.select(t.operators).order_by(t.operators.c.name)
+        return [_operator(r) for r in self._rows(query, "listing operators")]
 
     # organisations
     def organisation(self, name: str) -> OrgRecord | None:
@@ -57,6 +58,11 @@ class StoreReader:
         if status:
             query = query.where(t.requests.c.status == status)
         return [_request(r) for r in self._rows(query, "listing requests")]
+
+    def pending_requests_for_key(self, key_sha256: str) -> list[int]:
+        query = sa.select(t.requests.c.id).where(t.requests.c.key_sha256 == key_sha256,
+                                                 t.requests.c.status == "submitted")
+        return [r[0] for r in self._rows(query, "checking pending requests")]
 
     # certificates
     def key_certified(self, key_sha256: str) -> bool:

@@ -77,7 +77,7 @@ requests = Table(
     Column("eui64", String(16), nullable=False),
     Column("common_name", String(64)),
     Column("csr_der", LargeBinary, nullable=False),
-    Column("key_sha256", String(64), nullable=False),
+    Column("key_sha256", String(64), nullable=False, index=True),
     Column("status", String(16), nullable=False),  # submitted | issued
     Column("submitted_by", String(64), nullable=False),
     Column("submitted_at", String(32), nullable=False),

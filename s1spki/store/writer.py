@@ -106,7 +106,8 @@ class ChangeTx:
             seq=seq, at=self.now, actor=event.actor, actor_role=event.actor_role, event=event.event,
             object_type=event.object_type, object_id=event.object_id, outcome=event.outcome,
             correlation_id=event.correlation_id, policy_hash=event.policy_hash, rapp_hash=event.rapp_hash,
-            details=canonical_json(fields["details"]).decode(), statements=canonical_json(fields["statements"]).decode(),
+            details=canonical_json(fields["details"]).decode(),
+            statements=canonical_json(fields["statements"]).decode(),
             prev_hash=head.hash, hash=digest))
         self.conn.execute(t.audit_head.update().where(t.audit_head.c.id == 1).values(seq=seq, hash=digest))
         return seq, digest

@@ -133,8 +133,12 @@ CASES: dict[str, Case] = {
         "crl.time_encoding",
         crl_edited(_set("this_update", asn1_x509.Time({"general_time": datetime(2025, 1, 1, tzinfo=UTC)}))),
     ),
-    "reason-certificate-hold": Case("crl.entry_reason_code", one_entry(*reason(x509.ReasonFlags.certificate_hold))),
-    "reason-remove-from-crl": Case("crl.entry_reason_code", one_entry(*reason(x509.ReasonFlags.remove_from_crl))),
+    "reason-certificate-hold": Case(
+        "crl.entry_reason_code", one_entry(*reason(x509.ReasonFlags.certificate_hold))
+    ),
+    "reason-remove-from-crl": Case(
+        "crl.entry_reason_code", one_entry(*reason(x509.ReasonFlags.remove_from_crl))
+    ),
     "reason-unspecified": Case("crl.entry_reason_code", one_entry(*reason(x509.ReasonFlags.unspecified))),
     "reason-not-in-setting": Case(
         "crl.entry_reason_code",
@@ -149,9 +153,7 @@ CASES: dict[str, Case] = {
     ),
     "entry-certificate-issuer": Case(
         "crl.entry_extensions_allowed",
-        lambda pki: one_entry(
-            (x509.CertificateIssuer([x509.DirectoryName(pki.ca.subject)]), True)
-        )(pki),
+        lambda pki: one_entry((x509.CertificateIssuer([x509.DirectoryName(pki.ca.subject)]), True))(pki),
     ),
     "signed-by-another-key": Case(
         "crl.signature_valid",

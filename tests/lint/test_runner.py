@@ -10,7 +10,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from s1spki.errors import UsageError
-from s1spki.lint import Finding, LintContext, Severity, has_errors, lint_certificate, lint_crl, lint_der, lint_file
+from s1spki.lint import (
+    Finding,
+    LintContext,
+    Severity,
+    has_errors,
+    lint_certificate,
+    lint_crl,
+    lint_der,
+    lint_file,
+)
 
 from .factory import Pki, new_key, rules_of
 
@@ -84,7 +93,9 @@ def _pem(label: str, der: bytes) -> bytes:
 def test_lint_file_reads_pem_with_several_blocks(pki: Pki, tmp_path: Path) -> None:
     bad_ee = pki.ee.without_extension(x509.oid.ExtensionOID.AUTHORITY_KEY_IDENTIFIER).build()
     path = tmp_path / "bundle.pem"
-    path.write_bytes(_pem("CERTIFICATE", pki.ee.build()) + _pem("CERTIFICATE", bad_ee) + _pem("X509 CRL", pki.crl.build()))
+    path.write_bytes(
+        _pem("CERTIFICATE", pki.ee.build()) + _pem("CERTIFICATE", bad_ee) + _pem("X509 CRL", pki.crl.build())
+    )
     findings = lint_file(path)
     assert findings and all(f.message.startswith("block 2: ") for f in findings), [f.line() for f in findings]
     assert "gbcs.aki_present" in rules_of(findings)
@@ -142,7 +153,9 @@ def test_pkilint_warnings_reach_the_gate(pki: Pki) -> None:
 
 
 def test_finding_line_and_message_are_one_line() -> None:
-    finding = Finding("gbcs.ski_method2", Severity.ERROR, "SKI 4489 is not RFC 5280 method 2 (expected 4...)", "gbcs")
+    finding = Finding(
+        "gbcs.ski_method2", Severity.ERROR, "SKI 4489 is not RFC 5280 method 2 (expected 4...)", "gbcs"
+    )
     assert finding.line() == "error gbcs.ski_method2: SKI 4489 is not RFC 5280 method 2 (expected 4...)"
     with pytest.raises(ValueError, match="one line"):
         Finding("gbcs.x", Severity.ERROR, "two\nlines", "gbcs")

@@ -18,11 +18,12 @@ from s1spki.lint.registry import certificate_rule
 CITE = "S1SPKI policy 2.3; RFC 5758 3.2; RFC 5280 4.1.1.2, 5.1.1.2"
 
 
-def _fields(document: SignedDocument) -> tuple[tuple[str, Tlv], tuple[str, Tlv]]:
-    return (f"{document.kind} TBS signature", document.signature_algorithm), (
-        "signatureAlgorithm",
-        document.outer_algorithm,
-    )
+def _fields(document: SignedDocument) -> list[tuple[str, Tlv]]:
+    """Both AlgorithmIdentifiers, each with its name for messages."""
+    return [
+        (f"{document.kind} TBS signature", document.signature_algorithm),
+        ("signatureAlgorithm", document.outer_algorithm),
+    ]
 
 
 def signature_algorithm(document: SignedDocument) -> Iterator[str]:

@@ -22,7 +22,7 @@ _ANY_STRING = (der.PRINTABLE_STRING, der.UTF8_STRING)
 def subject_ca_structure(cert: CertificateDocument) -> Iterator[str]:
     if not cert.is_ca:
         return
-    rdns = der.name_attributes(cert.subject_der)
+    rdns = cert.subject_rdns
     shape = [[oid for oid, _ in rdn] for rdn in rdns]
     if shape != [[oids.ORGANIZATIONAL_UNIT], [oids.COMMON_NAME]] or not rdns[1][0][1].contents:
         found = der.describe_name(cert.subject_der) or "empty"
@@ -34,7 +34,7 @@ def subject_ca_role_code(cert: CertificateDocument) -> Iterator[str]:
     if not cert.is_ca:
         return
     wanted = cert.context.root_role_code if cert.is_root else cert.context.issuing_ca_role_code
-    for rdn in der.name_attributes(cert.subject_der):
+    for rdn in cert.subject_rdns:
         for oid, value in rdn:
             if oid == oids.ORGANIZATIONAL_UNIT and der.describe_value(value) != f"{wanted:02X}":
                 yield f"{cert.role} subject OU is {der.describe_value(value)!r}; it must be {wanted:02X}"
@@ -47,7 +47,7 @@ def subject_ca_string_type(cert: CertificateDocument) -> Iterator[str]:
     setting = cert.context.ca_subject_string_type
     tags = _STRING_TAGS[setting] if setting else _ANY_STRING
     wanted = " or ".join(der.TAG_NAMES[tag] for tag in tags)
-    for rdn in der.name_attributes(cert.subject_der):
+    for rdn in cert.subject_rdns:
         for oid, value in rdn:
             if value.class_ != 0 or value.tag not in tags:
                 yield (

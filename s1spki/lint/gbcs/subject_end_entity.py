@@ -21,7 +21,7 @@ CITE = "S1SPKI policy 3; GBCS 12"
 
 
 def _attributes(cert: CertificateDocument) -> list[tuple[str, Tlv]]:
-    return [attribute for rdn in der.name_attributes(cert.subject_der) for attribute in rdn]
+    return [attribute for rdn in cert.subject_rdns for attribute in rdn]
 
 
 def _value(cert: CertificateDocument, oid: str) -> Tlv | None:
@@ -32,15 +32,13 @@ def _value(cert: CertificateDocument, oid: str) -> Tlv | None:
 def subject_ee_structure(cert: CertificateDocument) -> Iterator[str]:
     if cert.is_ca:
         return
-    rdns = der.name_attributes(cert.subject_der)
+    rdns = cert.subject_rdns
     for index, rdn in enumerate(rdns, 1):
         if len(rdn) != 1:
             yield f"subject RDN {index} holds {len(rdn)} attributes; each RDN must hold one"
     types = [oid for rdn in rdns for oid, _ in rdn]
-    allowed = ([oids.COMMON_NAME] if types[:1] == [oids.COMMON_NAME] else []) + [
-        oids.ORGANIZATIONAL_UNIT,
-        oids.UNIQUE_IDENTIFIER,
-    ]
+    optional_cn = [oids.COMMON_NAME] if types[:1] == [oids.COMMON_NAME] else []
+    allowed = [*optional_cn, oids.ORGANIZATIONAL_UNIT, oids.UNIQUE_IDENTIFIER]
     if types != allowed:
         found = ", ".join(map(der.attribute_label, types)) or "empty"
         yield f"subject attributes are {found}; the end-entity subject is [CN,] OU, uniqueIdentifier"

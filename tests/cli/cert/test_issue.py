@@ -12,8 +12,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from s1spki.lint import LintContext, lint_certificate
-from s1spki.lint import pkilint_adapter
+from s1spki.lint import LintContext, lint_certificate, pkilint_adapter
 from tests.conftest import ACME_EUI, REFERENCE, CaHome
 
 ECDSA_SHA256_ABSENT_PARAMS = bytes.fromhex("300a06082a8648ce3d040302")
