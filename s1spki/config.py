@@ -11,6 +11,7 @@ from .errors import ConfigError, UsageError
 from .secrets import SecretSource
 
 CONFIG_NAME = "s1spki.toml"
+DEFAULT_TOKEN_LABEL = "s1spki"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from .resources import data_dir
 from .secrets import SecretSource, write_secret_file
 from .store import Store
 
-DEFAULT_TOKEN_LABEL = "s1spki"
 DEFAULT_PIN_FILE = "secrets/hsm-user.pin"
 
 

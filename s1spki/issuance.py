@@ -43,11 +43,17 @@ def lint_context(policy: Policy, issuer: x509.Certificate | None,
     if profile is not None:
         extra = {"end_entity_extension_order": tuple(EXTENSION_OIDS[n] for n in profile.extensions),
                  "end_entity_basic_constraints": profile.basic_constraints}
+    ca_string_types = {policy.root.subject_string_type, policy.issuing.subject_string_type}
     return LintContext(
         issuer_der=issuer.public_bytes(serialization.Encoding.DER) if issuer is not None else None,
         check_signature=False,
+        serial_octets=policy.serial_octets,
         policy_oids=(policy.policy_oid,),
         role_codes=frozenset(policy.roles.values()),
+        root_role_code=policy.role_code(policy.root_role),
+        issuing_ca_role_code=policy.role_code(policy.issuing_role),
+        root_path_length="absent" if policy.root.path_length is None else policy.root.path_length,
+        ca_subject_string_type=ca_string_types.pop() if len(ca_string_types) == 1 else None,  # type: ignore[arg-type]
         **extra,
     )
 

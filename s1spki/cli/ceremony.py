@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from ..ceremony import run_ceremony
 from .context import AS_HELP, get
 
 app = typer.Typer(help="Key ceremonies: the root CA and issuing CAs, each under multi-person control.",
@@ -33,6 +32,8 @@ def issuing(
 
 
 def _run(ctx: typer.Context, kind: str, names: list[str], name: str | None, root_name: str | None) -> None:
+    from ..ceremony import run_ceremony
+
     cli = get(ctx)
     record, transcript = run_ceremony(cli.app, kind, names, name, root_name)
     cli.emit({**record.as_dict(), "transcript": str(transcript)},

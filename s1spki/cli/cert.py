@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..end_entity import issue_request
 from ..errors import NotFound, UsageError
-from ..store import CertificateRecord, StoreReader
 from .context import AS_HELP, get, note
+
+if TYPE_CHECKING:
+    from ..store import CertificateRecord, StoreReader
 
 app = typer.Typer(help="Certificates: issue, show, list and export.", no_args_is_help=True)
 
@@ -22,6 +24,8 @@ def issue(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Issue a certificate for a request: profile, lint, reserve serial, HSM signature, store."""
+    from ..end_entity import issue_request
+
     cli = get(ctx)
     record = issue_request(cli.app, as_, request_id, ca)
     cli.emit(record.as_dict(), f"certificate {record.id} issued: serial {record.serial} by {record.issuer_cn}, "

@@ -7,14 +7,16 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..app import App
 from ..config import resolve_home
+
+if TYPE_CHECKING:
+    from ..app import App
 
 AS_HELP = "Operator performing this change (repeat for operations that need several people)."
 
@@ -28,6 +30,8 @@ class CliContext:
     @property
     def app(self) -> App:
         if self._app is None:
+            from ..app import App  # opening the CA is what costs; --help must not pay for it
+
             self._app = App(self.home)
         return self._app
 

@@ -8,13 +8,14 @@ from pathlib import Path
 import typer
 
 from ..clock import Clock
+from ..config import DEFAULT_TOKEN_LABEL
 from ..errors import UsageError
-from ..initialise import DEFAULT_TOKEN_LABEL, InitOptions, initialise
-from ..operators.credentials import load_public_key
 from .context import get, note
 
 
 def _people(values: list[str], kind: str) -> list[tuple[str, str, object]]:
+    from ..operators.credentials import load_public_key
+
     people = []
     for value in values:
         name, sep, path = value.partition("=")
@@ -39,6 +40,8 @@ def init(
     policy: Path | None = typer.Option(None, "--policy", help="policy/ folder to copy (default: the shipped one)."),
     rapp: Path | None = typer.Option(None, "--rapp", help="rapp/ folder to copy (default: the shipped one)."),
 ) -> None:
+    from ..initialise import InitOptions, initialise
+
     cli = get(ctx)
     people = _people(custodian, "custodian") + _people(ra_manager, "manager")
     result = initialise(InitOptions(cli.home, softhsm, module, token_label, pin_file, pin_env, database_url, policy,

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ..errors import LintRefused, S1spkiError, UsageError
-from ..issuance import lint_context
-from ..lint import LintContext, has_errors, lint_file
 from .context import CliContext, get
+
+if TYPE_CHECKING:
+    from ..lint import LintContext
 
 
 def lint(
@@ -22,6 +24,8 @@ def lint(
     issuer: Path | None = typer.Option(None, "--issuer", help="The CA certificate that should have issued them."),
     verify: bool = typer.Option(False, "--verify-signature", help="Also verify signatures (needs the issuer)."),
 ) -> None:
+    from ..lint import has_errors, lint_file
+
     cli = get(ctx)
     issuer_der = _read_issuer(issuer) if issuer else None
     context = _context(cli, issuer_der, verify)
@@ -56,6 +60,9 @@ def _read_issuer(path: Path) -> bytes:
 
 def _context(cli: CliContext, issuer_der: bytes | None, verify: bool) -> LintContext:
     """Inside a CA home the policy in force sets the rules; elsewhere the spec's defaults apply."""
+    from ..issuance import lint_context
+    from ..lint import LintContext
+
     if (cli.home / "s1spki.toml").is_file():
         try:
             base = lint_context(cli.app.policy, None)

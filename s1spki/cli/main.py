@@ -84,6 +84,8 @@ def main() -> None:
 
 
 def _close() -> None:
+    if "s1spki.hsm" not in sys.modules:
+        return
     from ..hsm import Hsm
 
     with suppress(Exception):  # closing must never mask the command's own result

@@ -7,9 +7,6 @@ from pathlib import Path
 import typer
 
 from ..errors import NotFound, UsageError
-from ..operators import keygen_file, keygen_pkcs11
-from ..operators.credentials import load_public_key
-from ..personnel import add_operator, public_key_pem, withdraw_operator
 from ..secrets import source_from_flags
 from .context import AS_HELP, get
 
@@ -30,6 +27,9 @@ def keygen(
     softhsm_conf: Path | None = typer.Option(None, "--softhsm-conf", help="SoftHSM config of that token."),
 ) -> None:
     """Make a P-256 credential: an encrypted PEM key file, or a key on a PKCS#11 token (--pkcs11-*)."""
+    from ..operators import keygen_file, keygen_pkcs11
+    from ..personnel import public_key_pem
+
     cli = get(ctx)
     folder = (out or cli.home / "credentials").resolve()
     secret = source_from_flags(passphrase_file, passphrase_env, "the passphrase or PIN")
@@ -54,6 +54,9 @@ def add(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Register an operator with a role and public key."""
+    from ..operators.credentials import load_public_key
+    from ..personnel import add_operator
+
     cli = get(ctx)
     record = add_operator(cli.app, as_, name, role, load_public_key(public_key))
     cli.emit(record.as_dict(), f"operator {record.name} registered as {record.role}")
@@ -66,6 +69,8 @@ def withdraw(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Withdraw an operator: from now on they may not act."""
+    from ..personnel import withdraw_operator
+
     cli = get(ctx)
     record = withdraw_operator(cli.app, as_, name)
     cli.emit(record.as_dict(), f"operator {record.name} withdrawn")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from ..errors import NotFound
-from ..registration import register_organisation
 from .context import AS_HELP, get
 
 app = typer.Typer(help="Subscriber organisations: register, list and show.", no_args_is_help=True)
@@ -20,6 +19,8 @@ def register(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Register a subscriber organisation."""
+    from ..registration import register_organisation
+
     cli = get(ctx)
     record = register_organisation(cli.app, as_, name, eui64, role)
     cli.emit(record.as_dict(), f"organisation {record.name} registered: EUI-64 {', '.join(record.eui64s)}; "

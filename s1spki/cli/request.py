@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from ..end_entity import submit_request
 from ..errors import NotFound, UsageError
 from .context import AS_HELP, get
 
@@ -25,6 +24,8 @@ def submit(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Submit a certificate request; the CA decides its contents, the request gives only the key."""
+    from ..end_entity import submit_request
+
     cli = get(ctx)
     try:
         with csr.open("rb") as handle:  # one byte past the limit is enough to refuse a huge file

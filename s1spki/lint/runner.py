@@ -17,13 +17,19 @@ from s1spki.errors import UsageError
 from s1spki.lint import crl as _crl_rules  # noqa: F401 - registers the CRL rules
 from s1spki.lint import der as der_reader
 from s1spki.lint import gbcs as _gbcs_rules  # noqa: F401 - registers the certificate rules
-from s1spki.lint import pkilint_adapter
 from s1spki.lint.document import CertificateDocument, CrlDocument
 from s1spki.lint.model import Finding, LintContext, Severity
 from s1spki.lint.registry import CERTIFICATE_RULES, CRL_RULES, Rule, one_line
 
 DEFAULT_CONTEXT = LintContext()
 _PEM_LINTERS = {"CERTIFICATE": "certificate", "X509 CRL": "crl"}
+
+
+def _pkilint():  # type: ignore[no-untyped-def]
+    """pkilint costs ~0.2 s to import: only commands that lint pay for it."""
+    from s1spki.lint import pkilint_adapter
+
+    return pkilint_adapter
 
 
 def _undecodable(what: str, exc: Exception) -> Finding:
@@ -46,7 +52,7 @@ def lint_certificate(der: bytes, context: LintContext = DEFAULT_CONTEXT) -> tupl
     except Exception as exc:  # noqa: BLE001 - any decoding failure is a finding, not a crash
         return (_undecodable("certificate", exc),)
     findings = [finding for rule in CERTIFICATE_RULES for finding in rule.run(document)]
-    return (*findings, *pkilint_adapter.lint_certificate(der))
+    return (*findings, *_pkilint().lint_certificate(der))
 
 
 def lint_crl(der: bytes, context: LintContext = DEFAULT_CONTEXT) -> tuple[Finding, ...]:
@@ -56,7 +62,7 @@ def lint_crl(der: bytes, context: LintContext = DEFAULT_CONTEXT) -> tuple[Findin
     except Exception as exc:  # noqa: BLE001 - any decoding failure is a finding, not a crash
         return (_undecodable("CRL", exc),)
     findings = [finding for rule in CRL_RULES for finding in rule.run(document)]
-    return (*findings, *pkilint_adapter.lint_crl(der))
+    return (*findings, *_pkilint().lint_crl(der))
 
 
 def _kind(der: bytes) -> str:

@@ -1,0 +1,41 @@
+"""A crash between reserving a serial and signing: the store still says, for the reserved serial, that no
+certificate exists; the request can be issued again, under a new serial, and no serial is used twice."""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+
+from tests.conftest import CaHome
+
+
+def test_kill_after_reserve_leaves_a_reserved_unissued_serial(ca: CaHome) -> None:
+    submitted = ca.submit(ca.csr())
+    assert submitted.code == 0, str(submitted)
+    request_id = str(submitted.json()["id"])
+    reserved_before = ca.ok("--json", "cert", "list", "--reserved").json()
+
+    killed = ca.run("cert", "issue", request_id, "--as", "carol", env={"S1SPKI_FAULT": "kill-after-reserve"})
+
+    assert killed.code in (-signal.SIGKILL, 128 + signal.SIGKILL), str(killed)
+    reserved = ca.ok("--json", "cert", "list", "--reserved").json()
+    [orphan] = [r for r in reserved if r not in reserved_before]
+    assert orphan["request_id"] == int(request_id) and orphan["purpose"] == "end-entity"
+    assert orphan["status"] == "reserved" and orphan["certificate_exists"] is False
+    assert ca.ok("--json", "request", "show", request_id).json()["status"] == "submitted"
+    assert [a["event"] for a in ca.audit()][-1] == "serial.reserve"  # the reservation committed; nothing after
+
+    issued = ca.ok("--json", "cert", "issue", request_id, "--as", "carol").json()
+
+    assert issued["serial"] != orphan["serial"] and issued["request_id"] == int(request_id)
+    certificates = ca.ok("--json", "cert", "list").json()
+    reserved_after = ca.ok("--json", "cert", "list", "--reserved").json()
+    assert not [s for s, n in Counter(c["serial"] for c in certificates).items() if n > 1]
+    assert not [s for s, n in Counter((r["issuer_cn"], r["serial"]) for r in reserved_after).items() if n > 1]
+    assert {(c["issuer_cn"], c["serial"]) for c in certificates} <= {(r["issuer_cn"], r["serial"])
+                                                                    for r in reserved_after}
+    [still] = [r for r in reserved_after if r["serial"] == orphan["serial"]]
+    assert still["status"] == "reserved" and still["certificate_exists"] is False
+    [reissue] = [r for r in reserved_after if r["serial"] == issued["serial"]]
+    assert reissue["certificate_exists"] is True and reissue["request_id"] == int(request_id)
+    assert ca.ok("--json", "request", "show", request_id).json()["status"] == "issued"
