@@ -15,6 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from .audit.checkpoint import Checkpointer
 from .audit_record import AuditEvent
 from .clock import Clock
 from .config import Config, load_config
@@ -46,7 +47,20 @@ class App:
 
     @cached_property
     def store(self) -> Store:
-        return Store.open(self.config.database_url, self.clock)
+        store = Store.open(self.config.database_url, self.clock)
+        store.on_append = self.checkpointer.appended
+        return store
+
+    @cached_property
+    def checkpointer(self) -> Checkpointer:
+        """Signs checkpoints of the audit chain (s1spki.audit): every N records and at `finish()`."""
+        return Checkpointer(self)
+
+    def finish(self, exit_code: int = 0) -> str | None:
+        """End of a command: checkpoint the audit chain if records were appended; a warning, or None."""
+        if "store" not in self.__dict__:
+            return None
+        return self.checkpointer.finish(exit_code)
 
     @cached_property
     def ca_id(self) -> str:

@@ -46,16 +46,16 @@ def run_ceremony(app: App, kind: str, names: list[str], ca_name_text: str | None
     operation = f"ceremony.{kind}"
     event = app.event(operation, "+".join(names), "", "ca", name)
     with app.refusals_recorded(event):
-        if app.store.reader.ca(name) is not None:
-            raise PolicyRefused(f"a CA named {name!r} already exists: choose another --name")
-        root = _root_for(app, kind, root_name)
         hsm = app.hsm()
         token = hsm.token_info()
         started = iso(app.clock.now())
         label = key_label_for(kind, name, started)
+        # who may take part is settled first: the state checks below then speak only to authorised people
         auth = app.authorise(operation, {"ca_name": name, "key_label": label, "token_label": token.label,
-                                         "token_serial": token.serial,
-                                         "root": root.name if root else None}, names)
+                                         "token_serial": token.serial, "root": root_name}, names)
+        if app.store.reader.ca(name) is not None:
+            raise PolicyRefused(f"a CA named {name!r} already exists: choose another --name")
+        root = _root_for(app, kind, root_name)
         event = event.attributed(auth.actor, auth.actor_role, auth.records(), key_label=label)
         role = app.policy.root_role if kind == "root" else app.policy.issuing_role
         subject = ca_name(app.policy.role_hex(role), name, profile.subject_string_type)
@@ -80,7 +80,7 @@ def run_ceremony(app: App, kind: str, names: list[str], ca_name_text: str | None
             "ca_name": name,
             "started_at": started,
             "finished_at": iso(app.clock.now()),
-            "participants": [{"name": o.name, "role": o.role} for o in auth.operators],
+            "participants": [{"name": o.name, "roles": list(o.roles)} for o in auth.operators],
             "token": {"label": token.label, "serial": token.serial, "manufacturer": token.manufacturer,
                       "model": token.model},
             "key": attributes.as_dict(),

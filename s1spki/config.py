@@ -23,6 +23,14 @@ class HsmConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """[audit]: how often the chain head is checkpointed, and the file outside the database that keeps them."""
+
+    checkpoint_every: int = 1000  # records; a checkpoint is also signed at the end of every command
+    checkpoints_file: Path = Path("audit/checkpoints.jsonl")
+
+
+@dataclass(frozen=True)
 class Config:
     home: Path
     policy_dir: Path
@@ -30,6 +38,7 @@ class Config:
     database_url: str
     hsm: HsmConfig
     credential_dirs: tuple[Path, ...]
+    audit: AuditConfig = AuditConfig()
 
 
 def resolve_home(option: Path | None) -> Path:
@@ -68,6 +77,10 @@ def load_config(home: Path) -> Config:
     creds = doc.table("credentials", required=False)
     dirs = creds.str_list("dirs", ("credentials",))
     creds.finish()
+    audit = doc.table("audit", required=False)
+    every = audit.int("checkpoint_every", AuditConfig.checkpoint_every, minimum=1)
+    checkpoints = audit.str("checkpoints_file", str(AuditConfig.checkpoints_file))
+    audit.finish()
     doc.finish()
     problems.raise_if_any("configuration")
     return Config(
@@ -77,6 +90,7 @@ def load_config(home: Path) -> Config:
         database_url=database_url,
         hsm=HsmConfig(module, token_label, pin, _under(home, conf) if conf else None),
         credential_dirs=tuple(_under(home, d) for d in dirs),
+        audit=AuditConfig(every or AuditConfig.checkpoint_every, _under(home, checkpoints)),
     )
 
 
@@ -141,6 +155,12 @@ def render_config(*, module: str, token_label: str, softhsm_conf: str | None, pi
         "[credentials]",
         "# folders holding operators' <name>.credential.toml files (see `s1spki operator keygen`)",
         'dirs = ["credentials"]',
+        "",
+        "[audit]",
+        "# the chain head is signed by the audit key at the end of every command and at least this often",
+        "checkpoint_every = 1000",
+        "# signed checkpoints are also appended here, outside the database (best on other, append-only storage)",
+        'checkpoints_file = "audit/checkpoints.jsonl"',
         "",
     ]
     return "\n".join(lines)

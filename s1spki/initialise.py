@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from .audit.signer import start_audit_trail
 from .audit_record import AuditEvent
 from .clock import Clock
 from .config import CONFIG_NAME, render_config
@@ -77,14 +78,16 @@ def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
         store = Store.create(_absolute_url(home, url), clock, home_id)
         roles = {"custodian": rapp.custodian_role, "manager": rapp.manager_role}
         event = AuditEvent("init", "init", "bootstrap", object_type="ca-home", object_id=home_id,
-                           details={"operators": [{"name": n, "role": roles[k], "public_key_pem": public_key_pem(key)}
+                           details={"operators": [{"name": n, "roles": [roles[k]],
+                                                   "public_key_pem": public_key_pem(key)}
                                                   for n, k, key in options.people],
                                     "hsm_module": hsm_lines["module"], "token_label": options.token_label},
                            policy_hash=load_policy(home / "policy").hash, rapp_hash=load_rapp(home / "rapp").hash)
         with store.change(event) as tx:
             for name, kind, key in options.people:
-                register_operator(tx, name, roles[kind], key)
+                register_operator(tx, name, (roles[kind],), key)
         store.dispose()
+        audit_key = start_audit_trail(home, clock, created)  # the audit key, its certificate, a first checkpoint
     except BaseException:
         for path in reversed(created):
             if path.is_dir():
@@ -94,7 +97,8 @@ def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
         if not home_existed:
             shutil.rmtree(home, ignore_errors=True)
         raise
-    return {"home": str(home), "home_id": home_id, "operators": names, "token_label": options.token_label}
+    return {"home": str(home), "home_id": home_id, "operators": names, "token_label": options.token_label,
+            **audit_key}
 
 
 def _refuse_shared_keys(people: tuple[tuple[str, str, ec.EllipticCurvePublicKey], ...]) -> None:

@@ -38,8 +38,9 @@ class CertificationRequest:
 
 def parse_request(data: bytes, max_bytes: int) -> CertificationRequest:
     if len(data) > max_bytes:
-        raise IntakeRefused(f"request is {len(data)} bytes, over the {max_bytes}-byte limit (policy.toml"
-                            " intake.max_request_bytes)", size=len(data), limit=max_bytes)
+        # The caller may read only max_bytes + 1 bytes of a huge file, so its true size is not known here.
+        raise IntakeRefused(f"the request is over the {max_bytes}-byte limit (policy.toml intake.max_request_bytes)",
+                            limit=max_bytes)
     der = _der_of(data)
     try:
         request = x509.load_der_x509_csr(der)

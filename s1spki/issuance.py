@@ -54,6 +54,7 @@ def lint_context(policy: Policy, issuer: x509.Certificate | None,
         issuing_ca_role_code=policy.role_code(policy.issuing_role),
         root_path_length="absent" if policy.root.path_length is None else policy.root.path_length,
         ca_subject_string_type=ca_string_types.pop() if len(ca_string_types) == 1 else None,  # type: ignore[arg-type]
+        crl_reason_codes=policy.revocation_reason_codes,
         **extra,
     )
 

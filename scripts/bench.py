@@ -4,15 +4,24 @@ Prints, from one run:
   1. the raw HSM signature rate (sign a SHA-256 digest on the token);
   2. the HSM-bound ceiling: build one end-entity certificate from the profile and sign it in the HSM;
   3. full-pipeline issuance: `issue_request` with every gate on (intake again, registry checks, the
-     operator's signed statement, profile, GBCS + pkilint lint, serial reservation committed, HSM
-     signature, TBS check and verification, certificate + audit record committed);
+     approvals re-verified, the operator's signed statement, profile, GBCS + pkilint lint, serial
+     reservation committed, HSM signature, TBS check and verification, certificate + audit record
+     committed);
 and the ratio of 3 to 2. Requests are made and submitted before the clock starts.
+
+Then the audit trail's figures (s1spki.audit):
+  4. issuance throughput with the audit trail on and off, alternating issuance by issuance in the same run,
+     and the ratio (the trail off is a store switch for this benchmark only; no command can reach it);
+  5. verification speed over --verify-records real chained records written through the store (copies of
+     the run's own issuance records, checkpointed every `[audit] checkpoint_every` as in production):
+     the live trail read from SQLite, and a JSON Lines export read from its file.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -26,10 +35,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from s1spki.app import App
+from s1spki.approvals import decide
 from s1spki.end_entity import issue_request, issuing_ca, submit_request
 from s1spki.profile import Issuer, end_entity_builder, end_entity_name, new_serial
 
-ORG, EUI = "Bench Energy Ltd", "90B3D51F30019999"
+ORG, EUI, ARO = "Bench Energy Ltd", "90B3D51F30019999", "Ann"
 
 
 def cli(home: Path, *args: str) -> None:
@@ -43,7 +53,7 @@ def build_home(base: Path) -> Path:
     home = base / "home"
     secrets = base / "secrets"
     secrets.mkdir()
-    for person in ("alice", "bob", "carol"):
+    for person in ("alice", "bob", "carol", "dave"):
         (secrets / person).write_text(os.urandom(16).hex())
         cli(home, "operator", "keygen", person, "--passphrase-file", str(secrets / person))
     cred = home / "credentials"
@@ -51,7 +61,14 @@ def build_home(base: Path) -> Path:
         "--custodian", f"bob={cred / 'bob.pub.pem'}", "--ra-manager", f"carol={cred / 'carol.pub.pem'}")
     cli(home, "ceremony", "root", "--as", "alice", "--as", "bob")
     cli(home, "ceremony", "issuing", "--as", "alice", "--as", "bob")
+    cli(home, "operator", "add", "dave", "--role", "ra_officer", "--public-key", str(cred / "dave.pub.pem"),
+        "--as", "carol")
     cli(home, "org", "register", ORG, "--eui64", EUI, "--role", "supplier", "--as", "carol")
+    cli(home, "org", "sro", "add", ORG, "Sam", "--identity-evidence", "ID-1", "--authority-evidence", "BM-1",
+        "--as", "dave")
+    cli(home, "org", "aro", "add", ORG, ARO, "--nominated-by", "Sam", "--nomination-evidence", "N-1", "--as", "dave")
+    for check in ("identity", "screening"):
+        cli(home, "org", "aro", "verify", ORG, ARO, "--check", check, "--evidence", "E-1", "--as", "dave")
     return home
 
 
@@ -72,6 +89,9 @@ def main() -> None:
     parser.add_argument("--signatures", type=int, default=5000)
     parser.add_argument("--ceiling", type=int, default=2000)
     parser.add_argument("--issue", type=int, default=300)
+    parser.add_argument("--audit-rounds", type=int, default=2, help="rounds of --issue issuances, audit on and off "
+                        "alternating")
+    parser.add_argument("--verify-records", type=int, default=200_000)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="s1spki-bench-") as tmp:
@@ -99,8 +119,10 @@ def main() -> None:
             builder.sign(signer, hashes.SHA256())
         ceiling = time.perf_counter() - start
 
-        requests = [submit_request(app, ["carol"], ORG, "supplier", "digitalSignature", EUI, None, csr_pem()).id
+        requests = [submit_request(app, ["carol"], ORG, "supplier", "digitalSignature", EUI, None, csr_pem(), ARO).id
                     for _ in range(args.issue)]
+        for request_id in requests:  # dual control: approved by another person, before the clock starts
+            decide(app, ["dave"], request_id, "approve")
         start = time.perf_counter()
         for request_id in requests:
             issue_request(app, ["carol"], request_id)
@@ -116,7 +138,74 @@ def main() -> None:
         print(f"  pipeline / ceiling:                                 {ratio:10.3f}")
         per_cert_ms = pipeline / args.issue * 1000
         print(f"  pipeline time per certificate:                      {per_cert_ms:10.2f} ms")
+        audit_figures(app, home, args)
         app.close()
+
+
+def audit_figures(app: App, home: Path, args: argparse.Namespace) -> None:
+    """Issuance with the audit trail on vs off (same run), and verification speed (s1spki.audit)."""
+    from s1spki.audit.export import export_trail, verify_export
+    from s1spki.audit.live import pinned_certificates, verify_live
+    from s1spki.audit_record import AuditEvent
+
+    timing = {True: 0.0, False: 0.0}
+    count = {True: 0, False: 0}
+    for _ in range(args.audit_rounds):
+        requests = [submit_request(app, ["carol"], ORG, "supplier", "digitalSignature", EUI, None, csr_pem(), ARO).id
+                    for _ in range(args.issue)]
+        for request_id in requests:
+            decide(app, ["dave"], request_id, "approve")
+        for index, request_id in enumerate(requests):  # on and off alternate, so load changes hit both alike
+            audited = index % 2 == 0
+            app.store.audit_trail = audited
+            start = time.perf_counter()
+            issue_request(app, ["carol"], request_id)
+            timing[audited] += time.perf_counter() - start
+            count[audited] += 1
+            app.store.audit_trail = True
+    on, off = count[True] / timing[True], count[False] / timing[False]
+    print("audit trail (s1spki.audit)")
+    print(f"  issuance, audit trail on:                           {rate(count[True], timing[True])}")
+    print(f"  issuance, audit trail off (bench only):             {rate(count[False], timing[False])}")
+    print(f"  on / off:                                           {on / off:10.3f}   (target >= 0.90)")
+
+    # Real records to verify: copies of this run's own issuance-path records, appended through the store in
+    # transactions of `batch` (the audit-off rounds above skipped their records; the chain itself is whole).
+    latest = {r["event"]: r for r in app.store.reader.audit_records() if r["outcome"] == "ok"}
+    samples = [AuditEvent(r["event"], r["actor"], r["actor_role"], r["outcome"], r["object_type"], r["object_id"],
+                          json.loads(r["details"]), tuple(json.loads(r["statements"])), r["correlation_id"],
+                          r["policy_hash"], r["rapp_hash"])
+               for r in (latest[e] for e in ("request.submit", "request.approve", "serial.reserve", "cert.issue"))]
+    size = sum(len(latest[e.event]["details"]) + len(latest[e.event]["statements"]) + 350 for e in samples) / 4
+    opener = AuditEvent("bench.records", "bench", "bench")
+    batch = 1000
+    start = time.perf_counter()
+    for first in range(0, args.verify_records, batch):
+        with app.store.change(opener) as tx:
+            for i in range(first + 1, min(first + batch, args.verify_records)):
+                tx.append_audit(samples[i % len(samples)])
+    made = time.perf_counter() - start
+    app.finish()
+    records = app.store.reader.audit_count()
+    print(f"  records written through the store:                  {rate(args.verify_records, made)}  "
+          f"(~{size:.0f} B each)")
+
+    start = time.perf_counter()
+    verdict = verify_live(app)
+    live = time.perf_counter() - start
+    assert verdict.ok and verdict.records == records, verdict.problems
+    print(f"  verify, live trail (SQLite read + check):           {rate(verdict.records, live)}  (target >= 200000)")
+
+    cli(home, "operator", "keygen", "audrey", "--passphrase-file", str(home.parent / "secrets" / "carol"))
+    cli(home, "operator", "add", "audrey", "--role", "auditor", "--public-key",
+        str(home / "credentials" / "audrey.pub.pem"), "--as", "carol")
+    exported = export_trail(app, ["audrey"], None, None, "jsonl", home.parent / "trail.jsonl")
+    cert = pinned_certificates([home / "audit" / "audit-cert.pem"])
+    start = time.perf_counter()
+    verdict = verify_export(exported.records_file, None, cert)
+    offline = time.perf_counter() - start
+    assert verdict.ok and verdict.records == exported.body["count"] >= records, verdict.problems
+    print(f"  verify, JSON Lines export (file read + check):      {rate(verdict.records, offline)}  (target >= 200000)")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,14 @@ ACME_EUI = "90B3D51F30010000"
 ACME_EUI2 = "90B3D51F30010001"
 OTHER = "Other Networks plc"
 OTHER_EUI = "90B3D51F30020000"
+ACME_SRO, ACME_ARO = "Sam Senior", "Ann Officer"
+OTHER_SRO, OTHER_ARO = "Olga Senior", "Otto Officer"
 PEOPLE = {"alice": "custodian", "bob": "custodian", "carol": "manager"}
+# registered by carol after init: an RA officer, a CA administrator, an auditor
+OTHER_STAFF = {"dave": "ra_officer", "erin": "ca_administrator", "fred": "auditor"}
+# one operator holding each role of rapp/roles.toml
+OPERATOR_FOR_ROLE = {"key_custodian": "alice", "ra_manager": "carol", "ra_officer": "dave",
+                     "ca_administrator": "erin", "auditor": "fred"}
 
 
 @dataclass
@@ -88,18 +95,28 @@ class CaHome:
         return make_csr(self.work / f"req{self._csrs}.csr", curve)[0]
 
     def submit(self, csr: Path, *, key_usage: str = "digitalSignature", org: str = ACME, role: str = "supplier",
-               eui64: str = ACME_EUI, cn: str | None = None, as_: str = "carol") -> Result:
+               eui64: str = ACME_EUI, cn: str | None = None, as_: str = "carol", aro: str | None = ACME_ARO
+               ) -> Result:
         args = ["--json", "request", "submit", "--csr", str(csr), "--org", org, "--role", role,
                 "--key-usage", key_usage, "--eui64", eui64, "--as", as_]
         if cn:
             args += ["--cn", cn]
+        if aro:
+            args += ["--aro", aro]
         return self.run(*args)
 
-    def issue_new(self, key_usage: str = "digitalSignature", cn: str | None = None) -> dict[str, Any]:
-        """Submit a fresh CSR and issue it; returns the certificate's --json record."""
-        submitted = self.submit(self.csr(), key_usage=key_usage, cn=cn)
+    def submit_approved(self, csr: Path | None = None, **kwargs: Any) -> int:
+        """Submit (as carol) and approve (as dave, an RA officer): a request ready for `cert issue`."""
+        submitted = self.submit(csr or self.csr(), **kwargs)
         assert submitted.code == 0, str(submitted)
-        return self.ok("--json", "cert", "issue", str(submitted.json()["id"]), "--as", "carol").json()
+        request_id = submitted.json()["id"]
+        self.ok("request", "approve", str(request_id), "--as", "dave")
+        return int(request_id)
+
+    def issue_new(self, key_usage: str = "digitalSignature", cn: str | None = None) -> dict[str, Any]:
+        """Submit a fresh CSR, approve and issue it; returns the certificate's --json record."""
+        request_id = self.submit_approved(key_usage=key_usage, cn=cn)
+        return self.ok("--json", "cert", "issue", str(request_id), "--as", "carol").json()
 
     def export(self, ident: str | int, name: str) -> Path:
         out = self.work / name
@@ -119,7 +136,7 @@ class CaHome:
         with self.db() as conn:
             tables = [r[0] for r in conn.execute("select name from sqlite_master where type='table'")]
             return {t: sorted(conn.execute(f"select * from {t}").fetchall(), key=repr)
-                    for t in tables if t not in ("audit", "audit_head")}
+                    for t in tables if t not in ("audit", "audit_head", "audit_checkpoints")}
 
     def audit(self) -> list[dict[str, Any]]:
         with self.db() as conn:
@@ -131,7 +148,7 @@ def _build_template(base: Path) -> Path:
     home = base / "home"
     secrets = base / "secrets"
     secrets.mkdir()
-    for person in [*PEOPLE, "dave"]:
+    for person in [*PEOPLE, *OTHER_STAFF]:
         (secrets / f"{person}.pass").write_text(f"passphrase of {person} {os.urandom(8).hex()}\n")
         result = run_s1spki(home, "operator", "keygen", person, "--passphrase-file", str(secrets / f"{person}.pass"))
         assert result.code == 0, str(result)
@@ -141,14 +158,25 @@ def _build_template(base: Path) -> Path:
         people += [flag, f"{person}={home / 'credentials' / f'{person}.pub.pem'}"]
     steps = [
         ["init", "--softhsm", *people],
-        ["operator", "add", "dave", "--role", "ra_officer", "--public-key",
-         str(home / "credentials" / "dave.pub.pem"), "--as", "carol"],
+        *[["operator", "add", person, "--role", role, "--public-key", str(home / "credentials" / f"{person}.pub.pem"),
+           "--as", "carol"] for person, role in OTHER_STAFF.items()],
         ["ceremony", "root", "--as", "alice", "--as", "bob"],
         ["ceremony", "issuing", "--as", "alice", "--as", "bob"],
         ["org", "register", ACME, "--eui64", ACME_EUI, "--eui64", ACME_EUI2, "--role", "supplier",
          "--role", "networkOperator", "--as", "carol"],
         ["org", "register", OTHER, "--eui64", OTHER_EUI, "--role", "wanProvider", "--as", "carol"],
     ]
+    for org, sro, aro in ((ACME, ACME_SRO, ACME_ARO), (OTHER, OTHER_SRO, OTHER_ARO)):
+        steps += [
+            ["org", "sro", "add", org, sro, "--identity-evidence", f"passport of {sro} seen",
+             "--authority-evidence", f"board minute naming {sro}", "--as", "dave"],
+            ["org", "aro", "add", org, aro, "--nominated-by", sro, "--nomination-evidence", f"letter from {sro}",
+             "--as", "dave"],
+            ["org", "aro", "verify", org, aro, "--check", "identity", "--evidence", f"photo ID of {aro}",
+             "--as", "dave"],
+            ["org", "aro", "verify", org, aro, "--check", "screening", "--evidence", f"BS 7858 file of {aro}",
+             "--as", "dave"],
+        ]
     for step in steps:
         result = run_s1spki(home, *step)
         assert result.code == 0, f"{step}: {result}"

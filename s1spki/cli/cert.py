@@ -13,7 +13,7 @@ from .context import AS_HELP, get, note
 if TYPE_CHECKING:
     from ..store import CertificateRecord, StoreReader
 
-app = typer.Typer(help="Certificates: issue, show, list and export.", no_args_is_help=True)
+app = typer.Typer(help="Certificates: issue, show, list, export and revoke.", no_args_is_help=True)
 
 
 @app.command("issue")
@@ -110,3 +110,26 @@ def export(
             note(f"wrote {out}")
     else:
         typer.echo(data.decode("ascii"), nl=False)
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    serial: str = typer.Argument(..., help="Serial of the certificate, in hex."),
+    reason: str = typer.Option(..., "--reason", help="Why: a reason policy/policy.toml allows, such as "
+                               "keyCompromise or superseded (never certificateHold: nothing is suspended)."),
+    issuer: str | None = typer.Option(None, "--issuer", help="Issuer common name, when two CAs used the serial."),
+    requested_by: str = typer.Option("ra", "--requested-by",
+                                     help="Who asked: ra (the RA's own initiative), pma (the policy management "
+                                          "authority) or aro:NAME (an active ARO of the subscriber)."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Revoke a certificate and issue the new CRL at once; an issuing CA's certificate goes on the root's new ARL
+    and needs the participants rapp/ names for ca.revoke."""
+    from ..revocation import revoke as revoke_certificate
+
+    cli = get(ctx)
+    revoked = revoke_certificate(cli.app, as_, serial, issuer, reason, requested_by)
+    cli.emit(revoked.as_dict(), f"{revoked.revocation.issuer_cn}/{revoked.revocation.serial} revoked "
+                                f"({revoked.revocation.reason}); {revoked.crl.kind.upper()} {revoked.crl.number} of "
+                                f"{revoked.crl.ca} issued with {revoked.crl.entries} entries")

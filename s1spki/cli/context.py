@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..app import App
 
 AS_HELP = "Operator performing this change (repeat for operations that need several people)."
+OPENED: list[App] = []  # the Apps this command opened, for main()'s end-of-command audit checkpoint
 
 
 @dataclass
@@ -33,6 +34,7 @@ class CliContext:
             from ..app import App  # opening the CA is what costs; --help must not pay for it
 
             self._app = App(self.home)
+            OPENED.append(self._app)
         return self._app
 
     def emit(self, data: Any, human: Callable[[], None] | str | None = None) -> None:

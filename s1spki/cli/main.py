@@ -15,7 +15,7 @@ import typer
 
 from ..config import resolve_home
 from ..errors import S1spkiError
-from . import ceremony, cert, init, lint, operator, org, request
+from . import audit, ceremony, cert, crl, init, lint, operator, org, repo, request
 from .context import CliContext
 
 app = typer.Typer(
@@ -45,6 +45,9 @@ app.add_typer(ceremony.app, name="ceremony")
 app.add_typer(org.app, name="org")
 app.add_typer(request.app, name="request")
 app.add_typer(cert.app, name="cert")
+app.add_typer(audit.app, name="audit")
+app.add_typer(crl.app, name="crl")
+app.add_typer(repo.app, name="repo")
 
 
 def _json_requested(argv: list[str]) -> bool:
@@ -79,8 +82,24 @@ def main() -> None:
         sys.stderr.write(f"s1spki: unexpected error ({type(exc).__name__}); set S1SPKI_DEBUG=1 for details\n")
         code = 1
     finally:
+        _finish(code)
         _close()
     sys.exit(code)
+
+
+def _finish(code: int) -> None:
+    """After every command, done or refused: sign a checkpoint of the audit chain if it grew (s1spki.audit).
+
+    Never changes the command's result; a checkpoint that failed after a successful command is a warning."""
+    from .context import OPENED
+
+    for opened in OPENED:
+        try:
+            warning = opened.finish(code)
+        except Exception as exc:  # the command's own result stands
+            warning = f"the audit chain could not be checkpointed ({type(exc).__name__})"
+        if warning and code == 0:
+            sys.stderr.write(f"s1spki: warning: {warning}\n")
 
 
 def _close() -> None:

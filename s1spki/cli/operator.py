@@ -49,7 +49,7 @@ def keygen(
 def add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="The new operator's name."),
-    role: str = typer.Option(..., "--role", help="Role from rapp/roles.toml (e.g. ra_officer)."),
+    role: list[str] = typer.Option(..., "--role", help="Role from rapp/roles.toml, e.g. ra_officer (repeat)."),
     public_key: Path = typer.Option(..., "--public-key", help="The operator's P-256 public key (PEM)."),
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
@@ -58,8 +58,8 @@ def add(
     from ..personnel import add_operator
 
     cli = get(ctx)
-    record = add_operator(cli.app, as_, name, role, load_public_key(public_key))
-    cli.emit(record.as_dict(), f"operator {record.name} registered as {record.role}")
+    record = add_operator(cli.app, as_, name, tuple(role), load_public_key(public_key))
+    cli.emit(record.as_dict(), f"operator {record.name} registered as {', '.join(record.roles)}")
 
 
 @app.command("withdraw")
@@ -82,8 +82,8 @@ def list_(ctx: typer.Context) -> None:
     cli = get(ctx)
     records = cli.app.store.reader.operators()
     cli.emit([r.as_dict() for r in records],
-             lambda: cli.table("operators", ["name", "role", "status", "key sha256"],
-                               [[r.name, r.role, r.status, r.key_sha256[:16]] for r in records]))
+             lambda: cli.table("operators", ["name", "roles", "status", "key sha256"],
+                               [[r.name, " ".join(r.roles), r.status, r.key_sha256[:16]] for r in records]))
 
 
 @app.command("show")

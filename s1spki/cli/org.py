@@ -7,7 +7,8 @@ import typer
 from ..errors import NotFound
 from .context import AS_HELP, get
 
-app = typer.Typer(help="Subscriber organisations: register, list and show.", no_args_is_help=True)
+app = typer.Typer(help="Subscriber organisations, their SROs and AROs: register, list, show, withdraw.",
+                  no_args_is_help=True)
 
 
 @app.command("register")
@@ -44,4 +45,115 @@ def show(ctx: typer.Context, name: str = typer.Argument(..., help="Organisation 
     record = cli.app.store.reader.organisation(name)
     if record is None:
         raise NotFound(f"unknown organisation {name!r}")
-    cli.emit(record.as_dict(), "\n".join(f"{k}: {v}" for k, v in record.as_dict().items()))
+    officers = cli.app.store.reader.officers(name)
+    data = {**record.as_dict(), "officers": [o.as_dict() for o in officers]}
+    cli.emit(data, lambda: (print("\n".join(f"{k}: {v}" for k, v in record.as_dict().items())),
+                            cli.table("officers", ["kind", "name", "status", "nominated by", "checks"],
+                                      [[o.kind.upper(), o.name, o.status, o.nominated_by,
+                                        ", ".join(f"{c.check} ({c.evidence}, by {c.checked_by})" for c in o.checks)]
+                                       for o in officers])))
+
+
+@app.command("withdraw")
+def withdraw(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The organisation whose subscription ends."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """End of subscription: withdraw the organisation and all its officers at once."""
+    from ..officers import withdraw_organisation
+
+    cli = get(ctx)
+    record = withdraw_organisation(cli.app, as_, name)
+    cli.emit(record.as_dict(), f"organisation {record.name} withdrawn; its SROs and AROs are withdrawn")
+
+
+sro_app = typer.Typer(help="Senior Responsible Officers: add (verified) and withdraw.", no_args_is_help=True)
+aro_app = typer.Typer(help="Authorised Responsible Officers: add (nominated by an SRO), verify, withdraw.",
+                      no_args_is_help=True)
+app.add_typer(sro_app, name="sro")
+app.add_typer(aro_app, name="aro")
+
+
+@sro_app.command("add")
+def sro_add(
+    ctx: typer.Context,
+    org: str = typer.Argument(..., help="The organisation."),
+    name: str = typer.Argument(..., help="The SRO's name."),
+    identity_evidence: str = typer.Option(..., "--identity-evidence",
+                                          help="Reference of the identity check (photo ID seen face to face)."),
+    authority_evidence: str = typer.Option(..., "--authority-evidence",
+                                           help="Reference of the evidence of the SRO's authority."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Register a verified Senior Responsible Officer."""
+    from ..officers import add_sro
+
+    cli = get(ctx)
+    record = add_sro(cli.app, as_, org, name, identity_evidence, authority_evidence)
+    cli.emit(record.as_dict(), f"SRO {record.name} of {record.org_name} is {record.status}")
+
+
+@sro_app.command("withdraw")
+def sro_withdraw(
+    ctx: typer.Context,
+    org: str = typer.Argument(..., help="The organisation."),
+    name: str = typer.Argument(..., help="The SRO's name."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Withdraw an SRO at once."""
+    from ..officers import withdraw_officer
+
+    cli = get(ctx)
+    record = withdraw_officer(cli.app, as_, org, "sro", name)
+    cli.emit(record.as_dict(), f"SRO {record.name} of {record.org_name} withdrawn")
+
+
+@aro_app.command("add")
+def aro_add(
+    ctx: typer.Context,
+    org: str = typer.Argument(..., help="The organisation."),
+    name: str = typer.Argument(..., help="The ARO's name."),
+    nominated_by: str = typer.Option(..., "--nominated-by", help="The SRO who nominates them."),
+    nomination_evidence: str = typer.Option(..., "--nomination-evidence", help="Reference of the nomination."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Record an SRO's nomination of an ARO (active only once verified with `aro verify`)."""
+    from ..officers import add_aro
+
+    cli = get(ctx)
+    record = add_aro(cli.app, as_, org, name, nominated_by, nomination_evidence)
+    cli.emit(record.as_dict(), f"ARO {record.name} of {record.org_name} nominated by {record.nominated_by}: "
+                               "record the identity check and BS 7858 screening with `org aro verify`")
+
+
+@aro_app.command("verify")
+def aro_verify(
+    ctx: typer.Context,
+    org: str = typer.Argument(..., help="The organisation."),
+    name: str = typer.Argument(..., help="The ARO's name."),
+    check: str = typer.Option(..., "--check", help="identity (photo ID, face to face) or screening (BS 7858)."),
+    evidence: str = typer.Option(..., "--evidence", help="Reference of the evidence checked."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Record an ARO's identity check or BS 7858 screening; with both the ARO becomes active."""
+    from ..officers import verify_aro
+
+    cli = get(ctx)
+    record = verify_aro(cli.app, as_, org, name, check, evidence)
+    cli.emit(record.as_dict(), f"ARO {record.name} of {record.org_name}: {check} recorded; {record.status}")
+
+
+@aro_app.command("withdraw")
+def aro_withdraw(
+    ctx: typer.Context,
+    org: str = typer.Argument(..., help="The organisation."),
+    name: str = typer.Argument(..., help="The ARO's name."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Withdraw an ARO at once."""
+    from ..officers import withdraw_officer
+
+    cli = get(ctx)
+    record = withdraw_officer(cli.app, as_, org, "aro", name)
+    cli.emit(record.as_dict(), f"ARO {record.name} of {record.org_name} withdrawn")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..errors import NotFound, UsageError
-from .context import AS_HELP, get
+from .context import AS_HELP, CliContext, get
 
-app = typer.Typer(help="Certificate requests: submit, list and show.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from ..store import RequestRecord
+
+app = typer.Typer(help="Certificate requests: submit, approve, reject, list and show.", no_args_is_help=True)
 
 
 @app.command("submit")
@@ -21,6 +26,7 @@ def submit(
     key_usage: str = typer.Option(..., "--key-usage", help="digitalSignature or keyAgreement."),
     eui64: str = typer.Option(..., "--eui64", help="The EUI-64 entity id the certificate is for."),
     cn: str | None = typer.Option(None, "--cn", help="Optional common name (UTF8String)."),
+    aro: str | None = typer.Option(None, "--aro", help="The organisation's ARO on whose behalf it is made."),
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Submit a certificate request; the CA decides its contents, the request gives only the key."""
@@ -32,27 +38,84 @@ def submit(
             data = handle.read(cli.app.policy.max_request_bytes + 1)
     except OSError as exc:
         raise UsageError(f"cannot read --csr {csr}: {exc.strerror}") from None
-    record = submit_request(cli.app, as_, org, role, key_usage, eui64, cn, data)
+    record = submit_request(cli.app, as_, org, role, key_usage, eui64, cn, data, aro)
     cli.emit(record.as_dict(), f"request {record.id} submitted for {record.org_name} ({record.role}, "
                                f"{record.key_usage}, EUI-64 {record.eui64})")
 
 
+@app.command("approve")
+def approve(
+    ctx: typer.Context,
+    request_id: int = typer.Argument(..., help="The request to approve."),
+    statement: Path | None = typer.Option(None, "--statement",
+                                          help="Hand in an approval statement signed earlier (--sign-only)."),
+    sign_only: bool = typer.Option(False, "--sign-only", help="Only sign the approval statement; write it to --out."),
+    out: Path | None = typer.Option(None, "--out", help="Where --sign-only writes the statement."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Approve a request: your signed statement over the request's digest (never your own request)."""
+    from ..approvals import decide, read_statement, sign_approval
+
+    cli = get(ctx)
+    if sign_only:
+        if out is None or len(as_) != 1:
+            raise UsageError("--sign-only needs exactly one --as and --out FILE")
+        signed = sign_approval(cli.app, as_[0], request_id)
+        out.write_text(json.dumps(signed.as_record(), indent=2) + "\n", encoding="utf-8")
+        cli.emit({"statement": str(out), "request": request_id, "operator": as_[0]}, f"wrote {out}")
+        return
+    if statement is not None and as_:
+        raise UsageError("give --statement (signed earlier) or --as, not both")
+    record = decide(cli.app, as_, request_id, "approve", statement=read_statement(statement) if statement else None)
+    cli.emit(record.as_dict(), f"request {request_id} approved by {record.operator}")
+
+
+@app.command("reject")
+def reject(
+    ctx: typer.Context,
+    request_id: int = typer.Argument(..., help="The request to reject."),
+    reason: str = typer.Option(..., "--reason", help="Why it is rejected."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Reject a request: it can no longer be issued."""
+    from ..approvals import decide
+
+    cli = get(ctx)
+    record = decide(cli.app, as_, request_id, "reject", reason=reason)
+    cli.emit(record.as_dict(), f"request {request_id} rejected by {record.operator}")
+
+
+def _waiting_for(cli: CliContext, record: RequestRecord) -> dict[str, Any]:
+    """Who the request waits for: approvals given and still needed under its recorded rule."""
+    approvals = cli.app.store.reader.approvals(record.id)
+    given = [a.operator for a in approvals if a.decision == "approve"]
+    needed = max(int(record.rule.get("approvals", 0)) - len(given), 0) if record.status == "submitted" else 0
+    return {"approvals": [a.as_dict() for a in approvals], "approved_by": given, "approvals_missing": needed,
+            "approver_roles": record.rule.get("approver_roles", [])}
+
+
 @app.command("list")
-def list_(ctx: typer.Context, status: str | None = typer.Option(None, "--status", help="submitted or issued.")) -> None:
-    """List requests."""
+def list_(ctx: typer.Context,
+          status: str | None = typer.Option(None, "--status", help="submitted, issued or rejected.")) -> None:
+    """List requests, with the approvals each still waits for."""
     cli = get(ctx)
     records = cli.app.store.reader.requests(status)
-    cli.emit([r.as_dict() for r in records],
-             lambda: cli.table("requests", ["id", "organisation", "role", "key usage", "EUI-64", "status", "by"],
-                               [[r.id, r.org_name, r.role, r.key_usage, r.eui64, r.status, r.submitted_by]
-                                for r in records]))
+    rows = [{**r.as_dict(), **_waiting_for(cli, r)} for r in records]
+    cli.emit(rows, lambda: cli.table(
+        "requests", ["id", "organisation", "ARO", "role", "key usage", "EUI-64", "status", "by", "approved by",
+                     "waiting for"],
+        [[r["id"], r["organisation"], r["aro"], r["role"], r["key_usage"], r["eui64"], r["status"],
+          r["submitted_by"], " ".join(r["approved_by"]),
+          f"{r['approvals_missing']} of {' / '.join(r['approver_roles'])}" if r["approvals_missing"] else ""]
+         for r in rows]))
 
 
 @app.command("show")
 def show(ctx: typer.Context, request_id: int = typer.Argument(..., help="Request id.")) -> None:
-    """Show one request."""
+    """Show one request with its approvals."""
     cli = get(ctx)
     record = cli.app.store.reader.request(request_id)
     if record is None:
         raise NotFound(f"no request {request_id}")
-    cli.emit(record.as_dict(), "\n".join(f"{k}: {v}" for k, v in record.as_dict().items()))
+    data = {**record.as_dict(), **_waiting_for(cli, record)}
+    cli.emit(data, "\n".join(f"{k}: {v}" for k, v in data.items() if k != "approvals"))

@@ -27,6 +27,7 @@ from pkcs11 import exceptions as p11
 
 from s1spki.errors import HsmError
 from s1spki.hsm.settings import HsmSettings
+from s1spki.hsm.softhsm import check_softhsm_conf
 from s1spki.hsm.translate import PIN_ERRORS, is_transient, pin_error, translate
 
 T = TypeVar("T")
@@ -132,6 +133,8 @@ def _load_error(module: str, conf: str | None, exc: BaseException) -> HsmError:
 def library(module: str, conf: str | None) -> Library:
     """Return the loaded, initialised module, switching SOFTHSM2_CONF to `conf` if set. Call under LOCK."""
     entry = _libraries.get(_module_key(module))
+    if conf is not None and "softhsm" in module.lower():
+        check_softhsm_conf(conf)
     try:
         if entry is None:
             if not os.path.isfile(module):

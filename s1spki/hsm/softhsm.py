@@ -68,6 +68,27 @@ def write_softhsm_conf(conf_path: Path, token_dir: Path) -> None:
     conf_path.write_text(template.replace(TOKEN_DIR_PLACEHOLDER, str(token_dir)), encoding="utf-8")
 
 
+_TOKENDIR_LINE = re.compile(r"^\s*directories\.tokendir\s*=\s*(\S.*?)\s*$", re.MULTILINE)
+
+
+def check_softhsm_conf(conf: str) -> None:
+    """Refuse a SoftHSM config that SoftHSM would silently replace by the system token store.
+
+    SoftHSM 2.6 falls back to /var/lib/softhsm/tokens when its config is unreadable or names no token
+    directory, which would put a CA's keys outside its home; so the home's config is checked first.
+    """
+    try:
+        text = Path(conf).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HsmError(f"SoftHSM config SOFTHSM2_CONF={conf} cannot be read ({type(exc).__name__}): it must name "
+                       "an existing directories.tokendir; fix it or `softhsm_conf` in s1spki.toml", conf=conf) from None
+    match = _TOKENDIR_LINE.search(text)
+    token_dir = Path(match.group(1)) if match else None
+    if token_dir is None or not token_dir.is_absolute() or not token_dir.is_dir():
+        raise HsmError(f"SoftHSM config SOFTHSM2_CONF={conf} names no existing absolute directories.tokendir: "
+                       "fix the config or restore the token folder", conf=conf)
+
+
 def _check_token_dir(token_dir: Path) -> Path:
     if not token_dir.is_absolute():
         raise Refused(

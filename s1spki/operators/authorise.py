@@ -36,7 +36,7 @@ class Authorisation:
 
     @property
     def actor_role(self) -> str:
-        return "+".join(sorted({o.role for o in self.operators}))
+        return "+".join(sorted({role for o in self.operators for role in o.roles}))
 
     def records(self) -> tuple[dict[str, Any], ...]:
         return tuple(s.as_record() for s in self.statements)
@@ -66,8 +66,10 @@ def authorise(reader: StoreReader, rapp: Rapp, clock: Clock, ca_id: str, key_for
     statements: list[SignedStatement] = []
     operators: list[OperatorRecord] = []
     keys: list[ec.EllipticCurvePrivateKey] = []
-    for name in names:
-        operator = _registered(reader, rapp, operation, name)
+    for position, name in enumerate(names):
+        # the first named performs the operation; the others take part in a role rapp/ allows for it
+        allowed = rapp.roles_for(operation) if position == 0 else rapp.co_participant_roles(operation)
+        operator = _registered(reader, operation, name, allowed)
         key = key_for(name)
         statement = sign_statement(key, statement_body(operation, obj, name, clock.now(), ca_id))
         check_statement(operator, statement, operation, clock)
@@ -77,28 +79,36 @@ def authorise(reader: StoreReader, rapp: Rapp, clock: Clock, ca_id: str, key_for
     return Authorisation(operation, tuple(statements), tuple(operators), tuple(keys))
 
 
-def _registered(reader: StoreReader, rapp: Rapp, operation: str, name: str) -> OperatorRecord:
+def active_operator(reader: StoreReader, name: str) -> OperatorRecord:
     operator = reader.operator(name)
     if operator is None:
         raise AuthError(f"unknown operator {name!r}: register them with `s1spki operator add`", operator=name)
     if operator.status != "active":
         raise AuthError(f"operator {name!r} was withdrawn on {operator.withdrawn_at} and may not act", operator=name)
-    if not rapp.may(operator.role, operation):
-        allowed = ", ".join(rapp.roles_for(operation))
-        raise AuthError(f"operator {name!r} ({operator.role}) may not perform {operation}; rapp/roles.toml "
-                        f"allows: {allowed}", operator=name, role=operator.role)
     return operator
 
 
-def check_statement(operator: OperatorRecord, statement: SignedStatement, operation: str, clock: Clock) -> None:
+def _registered(reader: StoreReader, operation: str, name: str, allowed: tuple[str, ...]) -> OperatorRecord:
+    operator = active_operator(reader, name)
+    if not set(operator.roles) & set(allowed):
+        raise AuthError(f"operator {name!r} ({', '.join(operator.roles)}) may not take part in {operation}; "
+                        f"rapp/ allows: {', '.join(allowed) or 'nobody'}", operator=name, roles=list(operator.roles))
+    return operator
+
+
+def check_statement(operator: OperatorRecord, statement: SignedStatement, operation: str, clock: Clock,
+                    max_age: timedelta = MAX_STATEMENT_AGE) -> None:
     """The statement is the operator's, for this operation, fresh, and signed with the registered key."""
     if statement.operator != operator.name or statement.body.get("operation") != operation:
         raise AuthError(f"statement is for {statement.body.get('operation')!r} by {statement.operator!r}, not "
                         f"{operation} by {operator.name!r}", operator=operator.name)
-    age = clock.now() - parse_iso(str(statement.body["time"]))
-    if age > MAX_STATEMENT_AGE or age < -MAX_STATEMENT_AGE:
+    try:
+        age = clock.now() - parse_iso(str(statement.body["time"]))
+    except (KeyError, ValueError):
+        raise AuthError(f"statement by {operator.name!r} has no valid time", operator=operator.name) from None
+    if age > max_age or age < -MAX_STATEMENT_AGE:
         raise AuthError(f"statement by {operator.name!r} is dated {statement.body['time']}, outside the "
-                        f"{int(MAX_STATEMENT_AGE.total_seconds())} s window", operator=operator.name)
+                        f"{int(max_age.total_seconds())} s window", operator=operator.name)
     if not verify_statement(operator.public_key_der, statement):
         raise AuthError(f"the key used for operator {operator.name!r} is not their registered key "
                         f"(registered key sha256 {operator.key_sha256[:16]}...)", operator=operator.name)

@@ -10,6 +10,7 @@ from .model import (
     CA_KEY_USAGES,
     END_ENTITY_KEY_USAGES,
     EXTENSION_OIDS,
+    REVOCATION_REASON_CODES,
     CaProfile,
     EndEntityProfile,
     Policy,
@@ -20,6 +21,10 @@ _EE_BASIC_CONSTRAINTS = ("absent", "critical-false")
 # The extensions every end-entity certificate carries (spec 2.4-2.7); basicConstraints only by setting.
 _EE_REQUIRED = ("keyUsage", "subjectKeyIdentifier", "certificatePolicies", "authorityKeyIdentifier")
 _CA_REQUIRED = ("basicConstraints", "keyUsage", "subjectKeyIdentifier", "certificatePolicies")
+# spec 5: never certificateHold (no suspension); RFC 5280 5.3.1: omit rather than use unspecified.
+_NEVER_REASONS = {"certificateHold": "S1SPKI never suspends a certificate (spec 5)",
+                  "removeFromCRL": "S1SPKI never suspends a certificate (spec 5)",
+                  "unspecified": "RFC 5280 5.3.1 says to omit the reason rather than use unspecified"}
 
 
 def load_policy(directory: Path) -> Policy:
@@ -59,6 +64,7 @@ def load_policy(directory: Path) -> Policy:
     arl.finish()
     if isinstance(arl_reissue, int) and isinstance(arl_next, int) and arl_next <= arl_reissue:
         arl.check("next_update_days", False, f"must exceed reissue_days ({arl_reissue}), not {arl_next}")
+    revocation_reasons = _revocation_reasons(main.table("revocation"))
     intake = main.table("intake")
     max_request_bytes = intake.int("max_request_bytes", minimum=256, maximum=1_048_576)
     intake.finish()
@@ -109,6 +115,7 @@ def load_policy(directory: Path) -> Policy:
         crl_next_update_hours=crl_next,
         arl_reissue_days=arl_reissue,
         arl_next_update_days=arl_next,
+        revocation_reasons=revocation_reasons,
         max_request_bytes=max_request_bytes,
         roles=MappingProxyType(roles),
         root_role=root_role,
@@ -117,6 +124,20 @@ def load_policy(directory: Path) -> Policy:
         issuing=issuing,
         end_entity=MappingProxyType(end_entity),
     )
+
+
+def _revocation_reasons(table: Table) -> tuple[str, ...] | None:
+    """The reasons a revocation may give: a non-empty subset of REVOCATION_REASON_CODES (spec 5)."""
+    raw = table.data.get("reasons")
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        if item in _NEVER_REASONS:
+            table.check(f"reasons[{index}]", False, f"{item} is never allowed: {_NEVER_REASONS[item]}")
+    reasons = table.str_list("reasons", choices=tuple(REVOCATION_REASON_CODES) + tuple(_NEVER_REASONS))
+    table.finish()
+    if reasons is None:
+        return None
+    table.check("reasons", bool(reasons), "must list at least one reason")
+    return tuple(r for r in reasons if r not in _NEVER_REASONS)
 
 
 def _load_profiles(

@@ -17,6 +17,17 @@ EXTENSION_OIDS: Mapping[str, str] = MappingProxyType({
 })
 END_ENTITY_KEY_USAGES = ("digitalSignature", "keyAgreement")
 CA_KEY_USAGES = ("keyCertSign", "cRLSign")
+# The revocation reasons a policy may allow, by their RFC 5280 5.3.1 name, with their CRLReason code (spec 5).
+# unspecified (0), certificateHold (6), removeFromCRL (8) and aACompromise (10) are absent on purpose: S1SPKI never
+# suspends a certificate, RFC 5280 says to omit rather than use unspecified, and there are no attribute authorities.
+REVOCATION_REASON_CODES: Mapping[str, int] = MappingProxyType({
+    "keyCompromise": 1,
+    "cACompromise": 2,
+    "affiliationChanged": 3,
+    "superseded": 4,
+    "cessationOfOperation": 5,
+    "privilegeWithdrawn": 9,
+})
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class Policy:
     crl_next_update_hours: int
     arl_reissue_days: int
     arl_next_update_days: int
+    revocation_reasons: tuple[str, ...]  # names of REVOCATION_REASON_CODES
     max_request_bytes: int
     roles: Mapping[str, int]
     root_role: str
@@ -82,3 +94,11 @@ class Policy:
 
     def profile_for(self, key_usage: str) -> EndEntityProfile:
         return self.end_entity[key_usage]
+
+    def reason_code(self, reason: str) -> int:
+        """The CRLReason code of a revocation reason the policy allows (spec 5)."""
+        return REVOCATION_REASON_CODES[reason]
+
+    @property
+    def revocation_reason_codes(self) -> frozenset[int]:
+        return frozenset(REVOCATION_REASON_CODES[r] for r in self.revocation_reasons)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +12,19 @@ from sqlalchemy.engine import Connection, Engine
 
 from . import schema as t
 from .engine import translated_errors
-from .records import CaRecord, CertificateRecord, OperatorRecord, OrgRecord, RequestRecord, SerialRecord
+from .records import (
+    ApprovalRecord,
+    CaRecord,
+    CertificateRecord,
+    CheckRecord,
+    CrlRecord,
+    OfficerRecord,
+    OperatorRecord,
+    OrgRecord,
+    RequestRecord,
+    RevocationRecord,
+    SerialRecord,
+)
 
 
 class StoreReader:
@@ -47,6 +61,26 @@ class StoreReader:
                  .where(t.org_entities.c.eui64 == eui64))
         rows = self._rows(query, "looking up an EUI-64")
         return rows[0][0] if rows else None
+
+    # officers (SROs and AROs)
+    def officers(self, org_name: str | None = None, kind: str | None = None) -> list[OfficerRecord]:
+        where = sa.true()
+        if org_name is not None:
+            where = sa.and_(where, t.organisations.c.name == org_name)
+        if kind is not None:
+            where = sa.and_(where, t.officers.c.kind == kind)
+        with translated_errors("reading officers"), self._engine.connect() as conn:
+            return _officers(conn, where)
+
+    def officer(self, org_name: str, kind: str, name: str) -> OfficerRecord | None:
+        found = [o for o in self.officers(org_name, kind) if o.name == name]
+        return found[0] if found else None
+
+    # approvals
+    def approvals(self, request_id: int) -> list[ApprovalRecord]:
+        query = sa.select(t.approvals).where(t.approvals.c.request_id == request_id).order_by(t.approvals.c.id)
+        return [ApprovalRecord(r.request_id, r.operator, tuple(r.roles.split()), r.decision, json.loads(r.statement),
+                               r.at) for r in self._rows(query, "reading approvals")]
 
     # requests
     def request(self, request_id: int) -> RequestRecord | None:
@@ -120,9 +154,152 @@ class StoreReader:
     def audit_count(self) -> int:
         return int(self._rows(sa.select(sa.func.count()).select_from(t.audit), "counting audit records")[0][0])
 
+    # --- audit trail (s1spki.audit): the chain head, checkpoints, audit keys, a consistent snapshot ---
+
+    def audit_head(self) -> tuple[int, str]:
+        row = self._rows(sa.select(t.audit_head.c.seq, t.audit_head.c.hash).where(t.audit_head.c.id == 1),
+                         "reading the audit chain head")
+        return (int(row[0][0]), row[0][1]) if row else (0, "")
+
+    def last_checkpoint_seq(self) -> int:
+        rows = self._rows(sa.select(sa.func.max(t.audit_checkpoints.c.seq)), "reading the last audit checkpoint")
+        return int(rows[0][0] or 0)
+
+    def audit_signers(self) -> list[dict[str, Any]]:
+        rows = self._rows(sa.select(t.audit_signers).order_by(t.audit_signers.c.id), "reading the audit keys")
+        return [dict(r._mapping) for r in rows]
+
+    def audit_seq_range(self, start_at: str | None, end_at: str | None) -> tuple[int, int] | None:
+        """The first record at or after `start_at` and the last at or before `end_at` (UTC ISO strings)."""
+        first = sa.select(sa.func.min(t.audit.c.seq))
+        last = sa.select(sa.func.max(t.audit.c.seq))
+        if start_at:
+            first = first.where(t.audit.c.at >= start_at)
+        if end_at:
+            last = last.where(t.audit.c.at <= end_at)
+        with translated_errors("finding a period of the audit trail"), self._engine.connect() as conn:
+            low, high = conn.execute(first).scalar(), conn.execute(last).scalar()
+        return None if low is None or high is None or low > high else (int(low), int(high))
+
+    @contextmanager
+    def audit_snapshot(self) -> Iterator[AuditSnapshot]:
+        """Head, checkpoints and records read in one transaction, so they agree with each other."""
+        with translated_errors("reading the audit trail"), self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            yield AuditSnapshot(conn)
+
+    # --- revocation, CRLs and ARLs (revocation.py, crl.py, repository.py) ---
+
+    def revocation(self, certificate_id: int) -> RevocationRecord | None:
+        query = sa.select(t.revocations).where(t.revocations.c.certificate_id == certificate_id)
+        rows = self._rows(query, "reading a revocation")
+        return _revocation(rows[0]) if rows else None
+
+    def revocations(self, issuer_cn: str | None = None) -> list[RevocationRecord]:
+        query = sa.select(t.revocations).order_by(t.revocations.c.id)
+        if issuer_cn is not None:
+            query = query.where(t.revocations.c.issuer_cn == issuer_cn)
+        return [_revocation(r) for r in self._rows(query, "listing revocations")]
+
+    def revoked_entries(self, issuer_cn: str) -> Iterator[bytes]:
+        """The CRL entries of the certificates `issuer_cn` issued and that are revoked, oldest first, streamed."""
+        query = (sa.select(t.revocations.c.entry_der).where(t.revocations.c.issuer_cn == issuer_cn)
+                 .order_by(t.revocations.c.id))
+        with translated_errors("reading revoked certificates"), self._engine.connect() as conn:
+            for (entry,) in conn.execution_options(stream_results=True, yield_per=50_000).execute(query):
+                yield entry
+
+    def first_revoked_entry_per_reason(self, issuer_cn: str) -> list[bytes]:
+        """For each reason among the certificates `issuer_cn` revoked, the CRL entry of the first."""
+        first = (sa.select(sa.func.min(t.revocations.c.id)).where(t.revocations.c.issuer_cn == issuer_cn)
+                 .group_by(t.revocations.c.reason))
+        query = sa.select(t.revocations.c.entry_der).where(t.revocations.c.id.in_(first)).order_by(t.revocations.c.id)
+        return [bytes(r[0]) for r in self._rows(query, "reading revoked certificates")]
+
+    def last_crl_number(self, ca: str) -> int:
+        """The highest cRLNumber `ca` reserved or issued; 0 before its first."""
+        query = sa.select(sa.func.max(t.crls.c.crl_number)).where(t.crls.c.ca == ca)
+        return int(self._rows(query, "reading CRL numbers")[0][0] or 0)
+
+    def crl(self, ca: str, number: int | None = None) -> CrlRecord | None:
+        """The issued CRL or ARL `number` of `ca`; without a number, its current (highest-numbered) one."""
+        query = (sa.select(t.crls).where(t.crls.c.ca == ca, t.crls.c.status == "issued")
+                 .order_by(t.crls.c.crl_number.desc()).limit(1))
+        if number is not None:
+            query = query.where(t.crls.c.crl_number == number)
+        rows = self._rows(query, "reading a CRL")
+        return _crl(rows[0]) if rows else None
+
+    def crls(self, ca: str | None = None) -> list[CrlRecord]:
+        """Every issued CRL and ARL (of `ca`), in the order they were issued; only current ones carry `der`."""
+        query = sa.select(t.crls).where(t.crls.c.status == "issued").order_by(t.crls.c.issued_at, t.crls.c.id)
+        if ca is not None:
+            query = query.where(t.crls.c.ca == ca)
+        return [_crl(r) for r in self._rows(query, "listing CRLs")]
+
+
+class AuditSnapshot:
+    """Reads of the audit trail inside one transaction (see `StoreReader.audit_snapshot`)."""
+
+    COLUMNS = ("seq", "prev_hash", "hash", "at", "actor", "actor_role", "event", "object_type", "object_id",
+               "outcome", "correlation_id", "policy_hash", "rapp_hash", "details", "statements")
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def head(self) -> tuple[int, str]:
+        row = self._conn.execute(sa.select(t.audit_head.c.seq, t.audit_head.c.hash)
+                                 .where(t.audit_head.c.id == 1)).first()
+        return (int(row[0]), row[1]) if row else (0, "")
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        query = sa.select(t.audit_checkpoints).order_by(t.audit_checkpoints.c.seq, t.audit_checkpoints.c.id)
+        return [dict(r._mapping) for r in self._conn.execute(query)]
+
+    def signers(self) -> list[dict[str, Any]]:
+        return [dict(r._mapping) for r in self._conn.execute(sa.select(t.audit_signers).order_by(t.audit_signers.c.id))]
+
+    def hash_of(self, seq: int) -> str | None:
+        return self._conn.execute(sa.select(t.audit.c.hash).where(t.audit.c.seq == seq)).scalar()
+
+    @property
+    def dialect(self) -> str:
+        return self._conn.dialect.name
+
+    @property
+    def database(self) -> str | None:
+        """The SQLite database file (for readers of their own), or None."""
+        name = self._conn.engine.url.database
+        return name if self.dialect == "sqlite" and name and name != ":memory:" else None
+
+    def seq_span(self) -> tuple[int, int] | None:
+        low, high = self._conn.execute(sa.select(sa.func.min(t.audit.c.seq), sa.func.max(t.audit.c.seq))).one()
+        return None if low is None else (int(low), int(high))
+
+    def row(self, seq: int) -> Any:
+        """One audit row (COLUMNS order), or None."""
+        return self._conn.execute(sa.select(*(t.audit.c[name] for name in self.COLUMNS))
+                                  .where(t.audit.c.seq == seq)).first()
+
+    def rows(self, first: int | None = None, last: int | None = None, batch: int = 10000) -> Iterator[Any]:
+        """Audit rows in seq order as tuples in COLUMNS order (streamed)."""
+        query = sa.select(*(t.audit.c[name] for name in self.COLUMNS)).order_by(t.audit.c.seq)
+        if first is not None:
+            query = query.where(t.audit.c.seq >= first)
+        if last is not None:
+            query = query.where(t.audit.c.seq <= last)
+        return self.stream(query, batch)
+
+    def stream(self, query: Any, batch: int = 10000) -> Iterator[Any]:
+        """Any query over the audit tables, its rows streamed (s1spki.audit builds fast ones)."""
+        result = self._conn.execution_options(yield_per=batch).execute(query)
+        for partition in result.partitions():
+            yield from partition
+
 
 def _operator(row: Any) -> OperatorRecord:
-    return OperatorRecord(row.name, row.role, bytes(row.public_key_der), row.key_sha256, row.status,
+    return OperatorRecord(row.name, tuple(row.roles.split()), bytes(row.public_key_der), row.key_sha256, row.status,
                           row.created_at, row.withdrawn_at)
 
 
@@ -135,14 +312,35 @@ def _organisation(conn: Connection, row: Any) -> OrgRecord:
 
 
 def _request_query() -> Any:
-    return sa.select(t.requests, t.organisations.c.name.label("org_name")).join(
-        t.organisations, t.organisations.c.id == t.requests.c.org_id)
+    return (sa.select(t.requests, t.organisations.c.name.label("org_name"), t.officers.c.name.label("aro_name"))
+            .join(t.organisations, t.organisations.c.id == t.requests.c.org_id)
+            .outerjoin(t.officers, t.officers.c.id == t.requests.c.aro_id))
 
 
 def _request(row: Any) -> RequestRecord:
     return RequestRecord(row.id, row.org_id, row.org_name, row.role, row.key_usage, row.eui64, row.common_name,
                          bytes(row.csr_der), row.key_sha256, row.status, row.submitted_by, row.submitted_at,
-                         row.policy_hash, row.rapp_hash, row.certificate_id)
+                         row.policy_hash, row.rapp_hash, row.certificate_id, row.aro_name, json.loads(row.rule),
+                         row.digest)
+
+
+def _officers(conn: Connection, where: Any) -> list[OfficerRecord]:
+    nominator = t.officers.alias("nominator")
+    query = (sa.select(t.officers, t.organisations.c.name.label("org_name"), nominator.c.name.label("nominator"))
+             .join(t.organisations, t.organisations.c.id == t.officers.c.org_id)
+             .outerjoin(nominator, nominator.c.id == t.officers.c.nominated_by)
+             .where(where).order_by(t.officers.c.id))
+    result = []
+    for row in conn.execute(query):
+        m = row._mapping
+        checks = conn.execute(sa.select(t.officer_checks).where(t.officer_checks.c.officer_id == m[t.officers.c.id])
+                              .order_by(t.officer_checks.c.id)).all()
+        result.append(OfficerRecord(m[t.officers.c.id], m[t.officers.c.org_id], m["org_name"], m[t.officers.c.kind],
+                                    m[t.officers.c.name], m[t.officers.c.status], m["nominator"],
+                                    m[t.officers.c.created_at], m[t.officers.c.withdrawn_at],
+                                    tuple(CheckRecord(c.check, c.evidence, c.checked_by, c.checked_at)
+                                          for c in checks)))
+    return result
 
 
 def _certificate(row: Any) -> CertificateRecord:
@@ -161,3 +359,13 @@ def _ca(row: Any) -> CaRecord:
     m = row._mapping
     return CaRecord(m[t.cas.c.id], m[t.cas.c.kind], m[t.cas.c.name], m[t.cas.c.key_label], m[t.cas.c.token_label],
                     m[t.cas.c.token_serial], m[t.cas.c.created_at], _certificate(row))
+
+
+def _revocation(row: Any) -> RevocationRecord:
+    return RevocationRecord(row.certificate_id, row.issuer_cn, row.serial, row.reason, row.revoked_at,
+                            row.requested_by, row.revoked_by)
+
+
+def _crl(row: Any) -> CrlRecord:
+    return CrlRecord(row.ca, row.kind, int(row.crl_number), row.this_update, row.next_update, row.entries, row.sha256,
+                     row.issued_at, bytes(row.der) if row.der is not None else None)

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 @dataclass(frozen=True)
 class OperatorRecord:
     name: str
-    role: str
+    roles: tuple[str, ...]
     public_key_der: bytes
     key_sha256: str
     status: str
@@ -20,7 +20,7 @@ class OperatorRecord:
     withdrawn_at: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "role": self.role, "status": self.status, "key_sha256": self.key_sha256,
+        return {"name": self.name, "roles": list(self.roles), "status": self.status, "key_sha256": self.key_sha256,
                 "created_at": self.created_at, "withdrawn_at": self.withdrawn_at}
 
 
@@ -36,6 +36,51 @@ class OrgRecord:
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "status": self.status, "created_at": self.created_at,
                 "eui64s": list(self.eui64s), "roles": list(self.roles)}
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    check: str
+    evidence: str
+    checked_by: str
+    checked_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"check": self.check, "evidence": self.evidence, "checked_by": self.checked_by,
+                "checked_at": self.checked_at}
+
+
+@dataclass(frozen=True)
+class OfficerRecord:
+    id: int
+    org_id: int
+    org_name: str
+    kind: str  # sro | aro
+    name: str
+    status: str  # nominated | active | withdrawn
+    nominated_by: str | None
+    created_at: str
+    withdrawn_at: str | None
+    checks: tuple[CheckRecord, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "organisation": self.org_name, "kind": self.kind, "name": self.name,
+                "status": self.status, "nominated_by": self.nominated_by, "created_at": self.created_at,
+                "withdrawn_at": self.withdrawn_at, "checks": [c.as_dict() for c in self.checks]}
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    request_id: int
+    operator: str
+    roles: tuple[str, ...]
+    decision: str
+    statement: dict[str, Any]
+    at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"request_id": self.request_id, "operator": self.operator, "roles": list(self.roles),
+                "decision": self.decision, "at": self.at, "statement": self.statement}
 
 
 @dataclass(frozen=True)
@@ -55,13 +100,16 @@ class RequestRecord:
     policy_hash: str
     rapp_hash: str
     certificate_id: int | None
+    aro: str | None
+    rule: dict[str, Any]
+    digest: str
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "organisation": self.org_name, "role": self.role, "key_usage": self.key_usage,
                 "eui64": self.eui64, "common_name": self.common_name, "status": self.status,
                 "submitted_by": self.submitted_by, "submitted_at": self.submitted_at,
                 "key_sha256": self.key_sha256, "policy_hash": self.policy_hash, "rapp_hash": self.rapp_hash,
-                "certificate_id": self.certificate_id}
+                "certificate_id": self.certificate_id, "aro": self.aro, "rule": self.rule, "digest": self.digest}
 
 
 @dataclass(frozen=True)
@@ -129,3 +177,42 @@ class SerialRecord:
         return {"issuer_cn": self.issuer_cn, "serial": self.serial, "status": self.status,
                 "purpose": self.purpose, "request_id": self.request_id, "reserved_at": self.reserved_at,
                 "certificate_exists": self.issued}
+
+
+# --- revocation, CRLs and ARLs ---
+
+
+@dataclass(frozen=True)
+class RevocationRecord:
+    certificate_id: int
+    issuer_cn: str
+    serial: str
+    reason: str
+    revoked_at: str
+    requested_by: str
+    revoked_by: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"certificate_id": self.certificate_id, "issuer_cn": self.issuer_cn, "serial": self.serial,
+                "reason": self.reason, "revoked_at": self.revoked_at, "requested_by": self.requested_by,
+                "revoked_by": self.revoked_by}
+
+
+@dataclass(frozen=True)
+class CrlRecord:
+    """An issued CRL or ARL; `der` is None once a newer one of the same CA has superseded it."""
+
+    ca: str
+    kind: str  # crl | arl
+    number: int
+    this_update: str
+    next_update: str
+    entries: int
+    sha256: str
+    issued_at: str
+    der: bytes | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ca": self.ca, "kind": self.kind, "crl_number": self.number, "this_update": self.this_update,
+                "next_update": self.next_update, "entries": self.entries, "sha256": self.sha256,
+                "issued_at": self.issued_at}

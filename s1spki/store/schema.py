@@ -8,6 +8,7 @@ statement nonce (no replay), one organisation per EUI-64.
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Column,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 
 SCHEMA_VERSION = "1"
@@ -33,7 +35,7 @@ operators = Table(
     "operators", metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(64), nullable=False, unique=True),
-    Column("role", String(64), nullable=False),
+    Column("roles", String(256), nullable=False),  # space-separated role names from rapp/roles.toml
     Column("public_key_der", LargeBinary, nullable=False),
     Column("key_sha256", String(64), nullable=False),
     Column("status", String(16), nullable=False),  # active | withdrawn
@@ -68,6 +70,33 @@ org_roles = Table(
     Column("role", String(64), primary_key=True),
 )
 
+# Subscriber officers (spec 6): Senior Responsible Officers and Authorised Responsible Officers. An ARO is
+# nominated by an SRO and active only once its identity check and BS 7858 screening are recorded.
+officers = Table(
+    "officers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("org_id", Integer, ForeignKey("organisations.id"), nullable=False),
+    Column("kind", String(8), nullable=False),  # sro | aro
+    Column("name", String(128), nullable=False),
+    Column("status", String(16), nullable=False),  # nominated | active | withdrawn
+    Column("nominated_by", Integer, ForeignKey("officers.id")),
+    Column("created_at", String(32), nullable=False),
+    Column("withdrawn_at", String(32)),
+    UniqueConstraint("org_id", "kind", "name", name="uq_officers_org_kind_name"),
+)
+
+# Each verification of an officer: what was checked, the evidence reference, who checked it and when.
+officer_checks = Table(
+    "officer_checks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("officer_id", Integer, ForeignKey("officers.id"), nullable=False),
+    Column("check", String(32), nullable=False),  # identity | authority | nomination | screening
+    Column("evidence", String(256), nullable=False),
+    Column("checked_by", String(64), nullable=False),
+    Column("checked_at", String(32), nullable=False),
+    UniqueConstraint("officer_id", "check", name="uq_officer_checks_officer_check"),
+)
+
 requests = Table(
     "requests", metadata,
     Column("id", Integer, primary_key=True),
@@ -78,12 +107,28 @@ requests = Table(
     Column("common_name", String(64)),
     Column("csr_der", LargeBinary, nullable=False),
     Column("key_sha256", String(64), nullable=False, index=True),
-    Column("status", String(16), nullable=False),  # submitted | issued
+    Column("status", String(16), nullable=False),  # submitted | issued | rejected
+    Column("aro_id", Integer, ForeignKey("officers.id")),
+    Column("rule", Text, nullable=False),  # JSON: the approval rule and checks in force at submission
+    Column("digest", String(64), nullable=False),  # what approvers sign: SHA-256 of the request's content
     Column("submitted_by", String(64), nullable=False),
     Column("submitted_at", String(32), nullable=False),
     Column("policy_hash", String(64), nullable=False),
     Column("rapp_hash", String(64), nullable=False),
     Column("certificate_id", Integer, ForeignKey("certificates.id")),
+)
+
+# Approvals and rejections of a request, each the operator's signed statement over the request's digest.
+approvals = Table(
+    "approvals", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("request_id", Integer, ForeignKey("requests.id"), nullable=False),
+    Column("operator", String(64), nullable=False),
+    Column("roles", String(256), nullable=False),
+    Column("decision", String(16), nullable=False),  # approve | reject
+    Column("statement", Text, nullable=False),  # JSON: {operator, nonce, body, signature}
+    Column("at", String(32), nullable=False),
+    UniqueConstraint("request_id", "operator", name="uq_approvals_request_operator"),
 )
 
 serials = Table(
@@ -160,3 +205,93 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# --- revocation, CRLs and ARLs (spec 5; revocation.py, crl.py) ---
+
+# One row per revoked certificate, never changed afterwards. `entry_der` is the certificate's revokedCertificates
+# entry (serial, revocationDate, reasonCode) exactly as every later CRL or ARL of its issuer carries it, encoded
+# once at revocation so that building a CRL of a million entries is a concatenation (crl.py).
+revocations = Table(
+    "revocations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("certificate_id", Integer, ForeignKey("certificates.id"), nullable=False, unique=True),
+    Column("issuer_cn", String(64), nullable=False, index=True),  # whose CRL (or, for a CA, the root's ARL)
+    Column("serial", String(40), nullable=False),
+    Column("reason", String(32), nullable=False),  # an RFC 5280 CRLReason name from policy/ [revocation]
+    Column("revoked_at", String(32), nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("revoked_by", String(200), nullable=False),
+    Column("entry_der", LargeBinary, nullable=False),
+    UniqueConstraint("issuer_cn", "serial", name="uq_revocations_issuer_serial"),
+)
+
+# CRLs (issuing CAs) and ARLs (the root). A cRLNumber is reserved in a committed transaction before the HSM signs,
+# as a serial is, and its row becomes the issued CRL. (ca, crl_number) is unique, a number is reserved as one more
+# than the CA's highest under a lock on the CA's row, and a CRL is stored only if no higher number of its CA was
+# stored first: the numbers of stored CRLs strictly increase in the order they are issued, with two processes too.
+# Only the current CRL of a CA keeps its bytes; superseded ones keep number, times, entry count and SHA-256.
+crls = Table(
+    "crls", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ca", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),  # crl | arl
+    Column("crl_number", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # reserved | issued
+    Column("reserved_at", String(32), nullable=False),
+    Column("issued_at", String(32)),
+    Column("this_update", String(32)),
+    Column("next_update", String(32)),
+    Column("entries", Integer),
+    Column("sha256", String(64)),
+    Column("der", LargeBinary),
+    UniqueConstraint("ca", "crl_number", name="uq_crls_ca_number"),
+)
+
+
+# --- audit trail: the audit key and signed checkpoints (s1spki/audit) ---
+
+# The audit key(s): a key of its own on the HSM (never a CA key) and its self-signed certificate.
+audit_signers = Table(
+    "audit_signers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key_label", String(128), nullable=False, unique=True),
+    Column("token_label", String(64), nullable=False),
+    Column("certificate_der", LargeBinary, nullable=False),
+    Column("fingerprint", String(64), nullable=False, unique=True),  # SHA-256 of the certificate
+    Column("created_at", String(32), nullable=False),
+)
+
+# Signed checkpoints of the chain head; each is also appended to a file outside the database.
+audit_checkpoints = Table(
+    "audit_checkpoints", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("v", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False, index=True),
+    Column("hash", String(64), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("home_id", String(64), nullable=False),
+    Column("signer", String(64), nullable=False),
+    Column("signature", Text, nullable=False),  # base64 DER ECDSA over the checkpoint's canonical JSON
+    UniqueConstraint("seq", "signer", name="uq_audit_checkpoints_seq_signer"),
+)
+
+# Defence in depth: the database itself refuses to change or remove audit records, checkpoints and audit
+# keys (nothing in s1spki does either; verification is what proves it, since a file can be edited).
+_APPEND_ONLY = ("audit", "audit_checkpoints", "audit_signers")
+for _table in _APPEND_ONLY:
+    for _op in ("UPDATE", "DELETE"):
+        event.listen(metadata, "after_create", DDL(
+            f"CREATE TRIGGER {_table}_no_{_op.lower()} BEFORE {_op} ON {_table} "
+            f"BEGIN SELECT RAISE(ABORT, '{_table} rows are append-only'); END").execute_if(dialect="sqlite"))
+event.listen(metadata, "after_create", DDL(
+    "CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head "
+    "BEGIN SELECT RAISE(ABORT, 'audit_head is never deleted'); END").execute_if(dialect="sqlite"))
+event.listen(metadata, "after_create", DDL(
+    "CREATE OR REPLACE FUNCTION s1spki_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "'BEGIN RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || '' rows are append-only''; END'"
+).execute_if(dialect="postgresql"))
+for _table in (*_APPEND_ONLY, "audit_head"):
+    _ops = "DELETE" if _table == "audit_head" else "UPDATE OR DELETE"
+    event.listen(metadata, "after_create", DDL(
+        f"CREATE TRIGGER {_table}_append_only BEFORE {_ops} ON {_table} "
+        "FOR EACH ROW EXECUTE FUNCTION s1spki_append_only()").execute_if(dialect="postgresql"))

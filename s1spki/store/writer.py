@@ -8,7 +8,7 @@ own, after the refused change was rolled back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -52,8 +52,8 @@ class ChangeTx:
             self._insert(t.used_nonces, {"nonce": statement["nonce"], "operator": statement["operator"],
                                          "at": self.now}, f"statement nonce {statement['nonce']} was already used")
 
-    def add_operator(self, name: str, role: str, public_key_der: bytes, key_sha256: str) -> None:
-        self._insert(t.operators, {"name": name, "role": role, "public_key_der": public_key_der,
+    def add_operator(self, name: str, roles: Sequence[str], public_key_der: bytes, key_sha256: str) -> None:
+        self._insert(t.operators, {"name": name, "roles": " ".join(roles), "public_key_der": public_key_der,
                                    "key_sha256": key_sha256, "status": "active", "created_at": self.now},
                      f"operator {name!r} is already registered")
 
@@ -70,6 +70,42 @@ class ChangeTx:
         for role in roles:
             self._insert(t.org_roles, {"org_id": org_id, "role": role}, f"role {role} listed twice")
         return org_id
+
+    def set_organisation_status(self, org_id: int, status: str) -> None:
+        self.conn.execute(t.organisations.update().where(t.organisations.c.id == org_id).values(status=status))
+
+    def add_officer(self, org_id: int, kind: str, name: str, status: str, nominated_by: int | None) -> int:
+        return self._insert(t.officers, {"org_id": org_id, "kind": kind, "name": name, "status": status,
+                                         "nominated_by": nominated_by, "created_at": self.now},
+                            f"{kind.upper()} {name!r} is already registered for this organisation")
+
+    def add_officer_check(self, officer_id: int, check: str, evidence: str, checked_by: str) -> None:
+        self._insert(t.officer_checks, {"officer_id": officer_id, "check": check, "evidence": evidence,
+                                        "checked_by": checked_by, "checked_at": self.now},
+                     f"the {check} check of this officer is already recorded")
+
+    def set_officer_status(self, officer_id: int, status: str) -> None:
+        values: dict[str, Any] = {"status": status}
+        if status == "withdrawn":
+            values["withdrawn_at"] = self.now
+        self.conn.execute(t.officers.update().where(t.officers.c.id == officer_id).values(**values))
+
+    def withdraw_officers_of(self, org_id: int) -> None:
+        self.conn.execute(t.officers.update().where(t.officers.c.org_id == org_id, t.officers.c.status != "withdrawn")
+                          .values(status="withdrawn", withdrawn_at=self.now))
+
+    def add_approval(self, request_id: int, operator: str, roles: Sequence[str], decision: str,
+                     statement: dict[str, Any]) -> None:
+        self._insert(t.approvals, {"request_id": request_id, "operator": operator, "roles": " ".join(roles),
+                                   "decision": decision, "statement": canonical_json(statement).decode(),
+                                   "at": self.now},
+                     f"{operator} has already given a decision on request {request_id}")
+
+    def set_request_digest(self, request_id: int, digest: str) -> None:
+        self.conn.execute(t.requests.update().where(t.requests.c.id == request_id).values(digest=digest))
+
+    def set_request_status(self, request_id: int, status: str) -> None:
+        self.conn.execute(t.requests.update().where(t.requests.c.id == request_id).values(status=status))
 
     def add_request(self, values: dict[str, Any]) -> int:
         return self._insert(t.requests, {**values, "status": "submitted", "submitted_at": self.now},
@@ -102,7 +138,9 @@ class ChangeTx:
         seq = int(head.seq) + 1
         fields = hashed_fields(seq, self.now, event)
         digest = chain_hash(head.hash, fields)
-        self.conn.execute(t.audit.insert().values(
+        # parameters rather than .values(): the statement compiles once, which keeps the trail's cost per
+        # issuance small (scripts/bench measures it)
+        self.conn.execute(t.audit.insert(), dict(
             seq=seq, at=self.now, actor=event.actor, actor_role=event.actor_role, event=event.event,
             object_type=event.object_type, object_id=event.object_id, outcome=event.outcome,
             correlation_id=event.correlation_id, policy_hash=event.policy_hash, rapp_hash=event.rapp_hash,
@@ -112,6 +150,54 @@ class ChangeTx:
         self.conn.execute(t.audit_head.update().where(t.audit_head.c.id == 1).values(seq=seq, hash=digest))
         return seq, digest
 
+    # --- audit trail (s1spki.audit): the audit key ---
+
+    def add_audit_signer(self, values: dict[str, Any]) -> None:
+        self._insert(t.audit_signers, {**values, "created_at": self.now},
+                     f"audit key {values['key_label']!r} is already registered")
+
+
+    # --- revocation, CRLs and ARLs (revocation.py, crl.py) ---
+
+    def revoke_certificate(self, certificate_id: int, values: dict[str, Any]) -> None:
+        """Mark a valid certificate revoked and record the revocation; Duplicate if it is not valid any more."""
+        changed = self.conn.execute(t.certificates.update()
+                                    .where(t.certificates.c.id == certificate_id, t.certificates.c.status == "valid")
+                                    .values(status="revoked"))
+        if changed.rowcount != 1:
+            raise Duplicate(f"certificate {values['issuer_cn']}/{values['serial']} is already revoked")
+        self._insert(t.revocations, {**values, "certificate_id": certificate_id},
+                     f"certificate {values['issuer_cn']}/{values['serial']} is already revoked")
+
+    def _lock_ca(self, ca: str) -> None:
+        # PostgreSQL: the CA's row lock serialises CRL numbering and storing per CA; SQLite's BEGIN IMMEDIATE
+        # already serialises every writer.
+        if self.conn.execute(sa.select(t.cas.c.id).where(t.cas.c.name == ca).with_for_update()).first() is None:
+            raise Refused(f"no CA named {ca!r}")
+
+    def reserve_crl_number(self, ca: str, kind: str, number: int) -> None:
+        """Reserve cRLNumber `number` of `ca`; Duplicate unless it exceeds every number the CA reserved (spec 5)."""
+        self._lock_ca(ca)
+        last = self.conn.execute(sa.select(sa.func.max(t.crls.c.crl_number)).where(t.crls.c.ca == ca)).scalar()
+        if last is not None and int(last) >= number:
+            raise Duplicate(f"cRLNumber {last} of {ca} was reserved meanwhile")
+        self._insert(t.crls, {"ca": ca, "kind": kind, "crl_number": number, "status": "reserved",
+                              "reserved_at": self.now}, f"cRLNumber {number} of {ca} is already reserved")
+
+    def store_crl(self, ca: str, number: int, values: dict[str, Any]) -> None:
+        """Issue reserved CRL `number` of `ca` as the current one; Duplicate if a higher number was stored first."""
+        self._lock_ca(ca)
+        newest = self.conn.execute(sa.select(sa.func.max(t.crls.c.crl_number))
+                                   .where(t.crls.c.ca == ca, t.crls.c.status == "issued")).scalar()
+        if newest is not None and int(newest) >= number:
+            raise Duplicate(f"cRLNumber {newest} of {ca} was issued meanwhile, after {number} was reserved")
+        self.conn.execute(t.crls.update().where(t.crls.c.ca == ca, t.crls.c.der.is_not(None)).values(der=None))
+        changed = self.conn.execute(t.crls.update()
+                                    .where(t.crls.c.ca == ca, t.crls.c.crl_number == number,
+                                           t.crls.c.status == "reserved")
+                                    .values(status="issued", issued_at=self.now, **values))
+        if changed.rowcount != 1:
+            raise Duplicate(f"cRLNumber {number} of {ca} is not reserved")
 
 class Store:
     """The CA's database: `reader` for queries, `change()` and `record_refusal()` for writes."""
@@ -120,6 +206,10 @@ class Store:
         self.engine = engine
         self.clock = clock
         self.reader = StoreReader(engine)
+        # s1spki.audit: called with each committed record's seq (checkpoints); audit_trail=False is for
+        # scripts/bench only, to measure what the trail costs (no command can turn it off).
+        self.on_append: Callable[[int], None] | None = None
+        self.audit_trail = True
 
     @classmethod
     def create(cls, url: str, clock: Clock, home_id: str) -> Store:
@@ -155,11 +245,29 @@ class Store:
             tx = ChangeTx(conn, self.clock)
             tx.use_nonces([dict(s) for s in event.statements])
             yield tx
-            tx.append_audit(event)
+            appended = tx.append_audit(event) if self.audit_trail else None
+        self._appended(appended)
 
     def record_refusal(self, event: AuditEvent) -> None:
         with translated_errors(f"recording the refusal of {event.event}"), self.engine.begin() as conn:
-            ChangeTx(conn, self.clock).append_audit(event)
+            appended = ChangeTx(conn, self.clock).append_audit(event) if self.audit_trail else None
+        self._appended(appended)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    # --- audit trail (s1spki.audit): checkpoints ---
+
+    def _appended(self, appended: tuple[int, str] | None) -> None:
+        if appended is not None and self.on_append is not None:
+            self.on_append(appended[0])
+
+    def add_checkpoint(self, values: dict[str, Any]) -> bool:
+        """Keep a signed checkpoint; False if this signer already checkpointed that seq. Not itself audited:
+        a checkpoint is the trail's own signature, and a record of it would move the head it signs."""
+        try:
+            with translated_errors("storing an audit checkpoint"), self.engine.begin() as conn:
+                conn.execute(t.audit_checkpoints.insert().values(**values))
+        except sa.exc.IntegrityError:
+            return False
+        return True

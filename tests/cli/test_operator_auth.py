@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from s1spki.canonical import canonical_json
-from tests.conftest import ACME, ACME_EUI, CaHome, assert_refused
+from tests.conftest import ACME, ACME_ARO, ACME_EUI, CaHome, assert_refused
 
 NEW_ORG = ["org", "register", "New Energy Ltd", "--eui64", "90B3D51F30030000", "--role", "supplier"]
 SECOND_ISSUING = ["ceremony", "issuing", "--name", "S1SPKI Issuing CA 2"]
@@ -42,7 +42,7 @@ def dave_withdrawn(ca: CaHome) -> list[str]:
 
 
 REQUEST = ["request", "submit", "--org", ACME, "--role", "supplier", "--key-usage", "digitalSignature",
-           "--eui64", ACME_EUI]
+           "--eui64", ACME_EUI, "--aro", ACME_ARO]
 
 # (id, prepares the home and returns extra arguments, the command, words on stderr)
 CASES: list[tuple[str, Callable[[CaHome], list[str]], list[str], str]] = [
@@ -50,13 +50,13 @@ CASES: list[tuple[str, Callable[[CaHome], list[str]], list[str], str]] = [
     ("not-the-registered-key", carol_holds_daves_key, [*NEW_ORG, "--as", "carol"],
      "not their registered key"),
     ("no-operator-named", nothing, NEW_ORG, "name the operator with --as"),
-    ("role-may-not", nothing, [*NEW_ORG, "--as", "alice"], "'alice' (key_custodian) may not perform org.register"),
+    ("role-may-not", nothing, [*NEW_ORG, "--as", "alice"], "'alice' (key_custodian) may not take part in org.register"),
     ("withdrawn-operator", dave_withdrawn, [*REQUEST, "--as", "dave"], "'dave' was withdrawn"),
     ("one-custodian", nothing, [*SECOND_ISSUING, "--as", "alice"], "needs 2 distinct participants"),
     ("same-custodian-twice", nothing, [*SECOND_ISSUING, "--as", "alice", "--as", "alice"],
      "alice named more than once"),
     ("ra-manager-as-custodian", nothing, [*SECOND_ISSUING, "--as", "alice", "--as", "carol"],
-     "'carol' (ra_manager) may not perform ceremony.issuing"),
+     "'carol' (ra_manager) may not take part in ceremony.issuing"),
 ]
 
 

@@ -188,6 +188,6 @@ def test_broken_conf_at_first_load_then_good_conf(soft_token: SoftToken, tmp_pat
     )
     assert result.returncode == 0, result.stdout + result.stderr
     first, second = result.stdout.splitlines()
-    assert first.startswith("FIRST PKCS#11 module") and f"SOFTHSM2_CONF={broken}" in first
+    assert first.startswith("FIRST SoftHSM config") and f"SOFTHSM2_CONF={broken}" in first
     assert soft_token.settings.pin not in result.stdout + result.stderr
     assert second == "SECOND s1spki-test"

@@ -106,8 +106,8 @@ RAPP_BREAKAGES: list[tuple[str, Callable[[Path], None], str]] = [
     ("unknown operation in may", lambda d: edit(d / "roles.toml", '"operator.withdraw",', '"operator.delete",'),
      "must be one of"),
     ("operation nobody may do", lambda d: edit(d / "operations.toml", '[operations."cert.issue"]',
-                                               '[operations."crl.arl"]\nparticipants = 1\n\n[operations."cert.issue"]'),
-     "operations.crl.arl: no role"),
+                                               '[operations."no.such"]\nparticipants = 1\n\n[operations."cert.issue"]'),
+     "operations.no.such: no role"),
     ("zero participants", lambda d: edit(d / "operations.toml", "participants = 2", "participants = 0"),
      "must be >= 1"),
     ("unknown key", lambda d: edit(d / "roles.toml", 'title = "Auditor"', 'title = "Auditor"\ncan = []'),
@@ -130,3 +130,10 @@ def test_shipped_rapp_needs_two_custodians_for_ceremonies() -> None:
     assert rapp.participants("ceremony.root") == 2 and rapp.participants("ceremony.issuing") == 2
     assert rapp.may("key_custodian", "ceremony.root") and not rapp.may("ra_officer", "ceremony.root")
     assert not rapp.may("auditor", "cert.issue")
+
+
+def test_every_check_rapp_may_name_is_implemented() -> None:
+    from s1spki.rapp import CHECKS
+    from s1spki.registration import _CHECKS
+
+    assert set(_CHECKS) == set(CHECKS)

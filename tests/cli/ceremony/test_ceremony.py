@@ -48,7 +48,7 @@ def test_transcripts_name_the_participants_token_key_and_certificate_and_are_sig
         transcript = document["transcript"]
         kind = transcript["ceremony"]
         assert [p["name"] for p in transcript["participants"]] == ["alice", "bob"]
-        assert {p["role"] for p in transcript["participants"]} == {"key_custodian"}
+        assert {r for p in transcript["participants"] for r in p["roles"]} == {"key_custodian"}
         assert transcript["token"]["label"] == "s1spki" and transcript["token"]["serial"]
         assert transcript["key"]["sensitive"] is True and transcript["key"]["extractable"] is False
         pem = transcript["certificate"]["pem"].encode()
@@ -73,10 +73,10 @@ def test_a_second_root_is_refused_and_a_second_issuing_ca_needs_choosing(ca: CaH
     ca.ok("ceremony", "issuing", "--as", "alice", "--as", "bob", "--name", "S1SPKI Issuing CA 2")
     duplicate = ca.run("ceremony", "issuing", "--as", "alice", "--as", "bob", "--name", "S1SPKI Issuing CA 2")
     assert duplicate.code == 3 and "already exists" in duplicate.stderr, str(duplicate)
-    submitted = ca.submit(ca.csr()).json()
-    ambiguous = ca.run("cert", "issue", str(submitted["id"]), "--as", "carol")
+    request_id = ca.submit_approved()
+    ambiguous = ca.run("cert", "issue", str(request_id), "--as", "carol")
     assert ambiguous.code == 2 and "--ca" in ambiguous.stderr, str(ambiguous)
-    issued = ca.ok("--json", "cert", "issue", str(submitted["id"]), "--as", "carol", "--ca",
+    issued = ca.ok("--json", "cert", "issue", str(request_id), "--as", "carol", "--ca",
                    "S1SPKI Issuing CA 2").json()
     assert issued["issuer_cn"] == "S1SPKI Issuing CA 2"
 

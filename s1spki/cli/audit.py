@@ -1,0 +1,94 @@
+"""The audit trail: export a period for auditors, verify an export offline or the live trail, and the
+issuance report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .context import AS_HELP, get, note
+
+app = typer.Typer(help="The audit trail: export a period (signed), verify an export or the live trail, "
+                       "issuance report.", no_args_is_help=True)
+
+FROM_HELP = "Start of the period, UTC: 2026-01-01 or 2026-01-01T08:00:00Z (default: the beginning)."
+TO_HELP = "End of the period, inclusive; a date alone means that whole day (default: now)."
+CERT_HELP = "The audit certificate to trust (PEM), as pinned by the auditor; repeat for several."
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="The records file; its signed manifest goes to FILE.manifest.json."),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl (JSON Lines) or csv."),
+    start: str | None = typer.Option(None, "--from", help=FROM_HELP),
+    end: str | None = typer.Option(None, "--to", help=TO_HELP),
+    as_: list[str] = typer.Option([], "--as", help="The auditor exporting (an operator of role auditor)."),
+) -> None:
+    """Export the audit records of a period with a manifest signed by the audit key (auditors; audited)."""
+    from ..audit.export import export_trail
+
+    cli = get(ctx)
+    result = export_trail(cli.app, as_, start, end, fmt, out)
+    data = result.as_dict()
+    span = f"records {data['first_seq']} to {data['last_seq']}" if data["count"] else "no records"
+    cli.emit(data, f"exported {data['count']} audit records ({span}) to {data['records_file']}\n"
+                   f"manifest: {data['manifest_file']} (audit certificate sha256 {data['audit_certificate_sha256']})")
+
+
+@app.command("verify")
+def verify(
+    ctx: typer.Context,
+    file: Path | None = typer.Argument(None, help="An export (or report) to check offline; none: the live trail."),
+    manifest: Path | None = typer.Option(None, "--manifest", help="Its manifest (default: FILE.manifest.json)."),
+    cert: list[Path] = typer.Option([], "--cert", help=CERT_HELP),
+) -> None:
+    """Check that the trail is complete and unaltered: an export, or the live trail.
+
+    An export is checked with nothing but itself and the audit certificate: no database, no HSM. Exit 0 when
+    it verifies; exit 3 with one line naming the first bad record and what is wrong with it."""
+    from ..audit.live import pinned_certificates
+    from ..audit.verify import AuditTampered
+
+    cli = get(ctx)
+    pinned = pinned_certificates(cert)
+    if file is not None:
+        from ..audit.export import verify_export
+
+        verdict = verify_export(file, manifest, pinned)
+        what = f"export {file}"
+    else:
+        from ..audit.live import verify_live
+
+        verdict = verify_live(cli.app, pinned)
+        what = "the audit trail"
+    if not verdict.ok:
+        raise AuditTampered(verdict, what)
+    for warning in verdict.warnings:
+        note(f"s1spki: note: {warning}")
+    span = f"records {verdict.first_seq} to {verdict.last_seq}" if verdict.records else "no records"
+    covered = f", signed up to record {verdict.covered_to}" if verdict.covered_to else ""
+    cli.emit(verdict.as_dict(), f"{what} verifies: {verdict.records} records ({span}), "
+                                f"{verdict.checkpoints} checkpoints checked{covered}")
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="The report file; its signed manifest goes to FILE.manifest.json."),
+    fmt: str = typer.Option("csv", "--format", help="csv or jsonl."),
+    start: str | None = typer.Option(None, "--from", help=FROM_HELP),
+    end: str | None = typer.Option(None, "--to", help=TO_HELP),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Issuance report of a period, with a manifest signed by the audit key (auditors; audited).
+
+    Every certificate issued and revoked in the period, with its request, submitter, ARO, approvers and their
+    signed statements."""
+    from ..audit.report import report_trail
+
+    cli = get(ctx)
+    data = report_trail(cli.app, as_, start, end, fmt, out)
+    cli.emit(data, f"issuance report: {data['count']} certificates issued or revoked, written to "
+                   f"{data['report_file']}\nmanifest: {data['manifest_file']}")

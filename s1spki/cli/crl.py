@@ -1,0 +1,89 @@
+"""CRLs and the ARL: issue (or re-issue on schedule) and show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ..errors import NotFound, UsageError
+from .context import AS_HELP, CliContext, get, note
+
+if TYPE_CHECKING:
+    from ..store.records import CrlRecord
+
+app = typer.Typer(help="CRLs (issuing CAs) and the ARL (root): issue, re-issue on schedule, show.",
+                  no_args_is_help=True)
+
+IF_DUE_HELP = "Only if the current one is older than policy/'s re-issue period (for cron); otherwise do nothing."
+
+
+def _report(cli: CliContext, record: CrlRecord | None, what: str) -> None:
+    if record is None:
+        cli.emit({"issued": False}, f"the {what} is not due yet (policy/policy.toml): nothing issued")
+        return
+    cli.emit({"issued": True, **record.as_dict()},
+             f"{record.kind.upper()} {record.number} of {record.ca} issued: {record.entries} entries, "
+             f"next update {record.next_update}")
+
+
+@app.command("issue")
+def issue(
+    ctx: typer.Context,
+    ca: str | None = typer.Option(None, "--ca", help="Issuing CA name, when there are several."),
+    if_due: bool = typer.Option(False, "--if-due", help=IF_DUE_HELP),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Issue an issuing CA's CRL now (a CRL is also issued on every revocation)."""
+    from ..crl import issue_scheduled
+
+    cli = get(ctx)
+    _report(cli, issue_scheduled(cli.app, as_, "crl", ca, if_due), "CRL")
+
+
+@app.command("arl")
+def arl(
+    ctx: typer.Context,
+    if_due: bool = typer.Option(False, "--if-due", help=IF_DUE_HELP),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Issue the root's ARL (the revoked issuing CA certificates) now; needs the participants rapp/ names."""
+    from ..crl import issue_scheduled
+
+    cli = get(ctx)
+    _report(cli, issue_scheduled(cli.app, as_, "arl", None, if_due), "ARL")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    ca: str | None = typer.Argument(None, help="A CA name; without it, the current CRL or ARL of every CA."),
+    out: Path | None = typer.Option(None, "--out", help="Also write that CA's current CRL or ARL to this file."),
+    fmt: str = typer.Option("pem", "--format", help="pem or der, for --out."),
+) -> None:
+    """Show the current CRL or ARL of each CA (number, times, entries, SHA-256); --out writes one."""
+    from ..crl import pem_bytes
+
+    cli = get(ctx)
+    if fmt not in ("pem", "der"):
+        raise UsageError(f"--format must be pem or der, not {fmt!r}")
+    reader = cli.app.store.reader
+    names = [ca] if ca else [c.name for c in reader.cas()]
+    if ca and reader.ca(ca) is None:
+        raise NotFound(f"no CA named {ca!r}")
+    if out is not None and not ca:
+        raise UsageError("--out writes one CA's CRL or ARL: name the CA")
+    records = [(name, reader.crl(name)) for name in names]
+    if out is not None:
+        record = records[0][1]
+        if record is None or record.der is None:
+            raise NotFound(f"{ca} has issued no CRL or ARL yet: run `s1spki crl issue` or `s1spki crl arl`")
+        out.write_bytes(pem_bytes(record.der) if fmt == "pem" else record.der)
+        note(f"wrote {out}")
+    data = [{"ca": name, **(r.as_dict() if r else {"crl_number": None})} for name, r in records]
+    cli.emit(data[0] if ca else data,
+             lambda: cli.table("current CRLs and ARL", ["CA", "kind", "number", "this update", "next update",
+                                                          "entries", "sha256"],
+                               [[name, r.kind, r.number, r.this_update, r.next_update, r.entries, r.sha256[:16]]
+                                if r else [name, "-", "none yet", "", "", "", ""] for name, r in records]))

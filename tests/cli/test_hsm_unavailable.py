@@ -1,0 +1,75 @@
+"""When the HSM cannot be used, `cert issue` exits 5 with one line that says what to fix and never shows the
+PIN; the request stays submitted, and nothing is kept but the error's audit record (no certificate, no
+reserved serial)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CaHome
+
+WRONG_PIN = "not-the-pin-4711"
+
+
+def _edit(path: Path, pattern: str, replacement: str) -> None:
+    text, count = re.subn(pattern, replacement, path.read_text(), flags=re.MULTILINE)
+    assert count == 1, f"{pattern} not found in {path}"
+    path.write_text(text)
+
+
+def wrong_pin(home: Path) -> None:
+    (home / "secrets" / "hsm-user.pin").write_text(WRONG_PIN + "\n")
+
+
+def unknown_token(home: Path) -> None:
+    _edit(home / "s1spki.toml", r'^token_label = ".*"$', 'token_label = "no-such-token"')
+
+
+def missing_module(home: Path) -> None:
+    _edit(home / "s1spki.toml", r'^module = ".*"$', 'module = "/nonexistent/libsofthsm2.so"')
+
+
+def missing_token_dir(home: Path) -> None:
+    _edit(home / "softhsm" / "softhsm2.conf", r"^directories\.tokendir\s*=.*$",
+          f"directories.tokendir = {home / 'softhsm' / 'no-such-folder'}")
+
+
+def garbage_softhsm_conf(home: Path) -> None:
+    (home / "softhsm" / "softhsm2.conf").write_bytes(b"\x00\xff this is = not = a softhsm2 config\n[[[\n")
+
+
+CASES = [
+    pytest.param(wrong_pin, ["wrong PIN", "s1spki.toml"], id="wrong-pin"),
+    pytest.param(unknown_token, ["no token labelled 'no-such-token'", "token_label"], id="unknown-token-label"),
+    pytest.param(missing_module, ["/nonexistent/libsofthsm2.so", "module"], id="missing-module"),
+    pytest.param(missing_token_dir, ["softhsm2.conf", "tokendir"], id="token-dir-missing"),
+    pytest.param(garbage_softhsm_conf, ["softhsm2.conf", "tokendir"], id="garbage-softhsm-conf"),
+]
+
+
+@pytest.mark.parametrize(("breaks", "words"), CASES)
+def test_cert_issue_with_unusable_hsm(ca: CaHome, breaks: Callable[[Path], None], words: list[str]) -> None:
+    request_id = str(ca.submit_approved())
+    pin = (ca.home / "secrets" / "hsm-user.pin").read_text().strip()
+    breaks(ca.home)
+    before, audit_before = ca.snapshot(), len(ca.audit())
+
+    result = ca.run("--json", "cert", "issue", request_id, "--as", "carol")
+
+    assert result.code == 5, str(result)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, str(result)
+    for word in words:
+        assert word.lower() in lines[0].lower(), str(result)
+    assert result.json()["error"] == "hsm"
+    assert ca.snapshot() == before  # request still submitted, no certificate, no serial reserved
+    audit = ca.audit()
+    assert len(audit) == audit_before + 1 and audit[-1]["event"] == "cert.issue" and audit[-1]["outcome"] == "error"
+    for secret in (pin, WRONG_PIN):
+        assert secret not in result.stdout + result.stderr
+        assert secret not in repr(audit[-1])
+    assert ca.ok("--json", "request", "show", request_id).json()["status"] == "submitted"

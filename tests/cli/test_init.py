@@ -1,0 +1,110 @@
+"""`s1spki init`: a new home holds its own SoftHSM config and token, registers the bootstrap operators in the
+roles its rapp/ names, keeps the PIN out of the config; an existing home is refused untouched. And every
+group's `--help` works without a home."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, CaHome, run_s1spki
+
+
+def _files(home: Path) -> dict[str, str]:
+    """Every file's digest; SQLite's -wal/-shm come and go with the test's own readers (the db is compared apart)."""
+    return {str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(home.rglob("*")) if p.is_file() and not p.name.endswith(("-wal", "-shm"))}
+
+
+def test_init_on_an_existing_home_is_refused_and_changes_nothing(ca: CaHome) -> None:
+    files, before, audit = _files(ca.home), ca.snapshot(), ca.audit()
+    keys = ca.home / "credentials"
+
+    result = ca.run("init", "--softhsm", "--custodian", f"erin={keys / 'alice.pub.pem'}",
+                    "--ra-manager", f"frank={keys / 'carol.pub.pem'}")
+
+    assert result.code == 3, str(result)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "already an s1spki CA home" in lines[0], str(result)
+    assert _files(ca.home) == files
+    assert ca.snapshot() == before and ca.audit() == audit
+
+
+def test_init_makes_a_home_with_its_own_token_and_the_rapp_bootstrap_roles(ca_template: Path,
+                                                                           tmp_path: Path) -> None:
+    # a rapp/ whose bootstrap custodian role is not the shipped one: the roles must come from the rapp given
+    rapp = tmp_path / "rapp"
+    shutil.copytree(REPO / "rapp", rapp)
+    roles_file = rapp / "roles.toml"
+    text, count = re.subn(r'(?m)^custodian_role = ".*"$', 'custodian_role = "ca_administrator"',
+                          roles_file.read_text())
+    assert count == 1
+    roles_file.write_text(text)
+    home = tmp_path / "new-home"
+    keys = ca_template / "credentials"
+
+    created = run_s1spki(home, "--json", "init", "--softhsm", "--rapp", str(rapp),
+                         "--custodian", f"alice={keys / 'alice.pub.pem'}", "--custodian", f"bob={keys / 'bob.pub.pem'}",
+                         "--ra-manager", f"carol={keys / 'carol.pub.pem'}")
+
+    assert created.code == 0, str(created)
+    assert created.json()["operators"] == ["alice", "bob", "carol"]
+    bootstrap = tomllib.loads((home / "rapp" / "roles.toml").read_text())["bootstrap"]
+    assert bootstrap == {"custodian_role": "ca_administrator", "manager_role": "ra_manager"}
+    listed = run_s1spki(home, "--json", "operator", "list")
+    assert listed.code == 0, str(listed)
+    assert {o["name"]: (o["roles"], o["status"]) for o in listed.json()} == {
+        "alice": (["ca_administrator"], "active"), "bob": (["ca_administrator"], "active"),
+        "carol": (["ra_manager"], "active")}
+
+    config = tomllib.loads((home / "s1spki.toml").read_text())["hsm"]
+    conf = home / config["softhsm_conf"]
+    assert conf == home / "softhsm" / "softhsm2.conf" and conf.is_file()
+    [tokendir] = re.findall(r"(?m)^directories\.tokendir\s*=\s*(.+?)\s*$", conf.read_text())
+    assert Path(tokendir) == home / "softhsm" / "tokens"
+    assert stat.S_IMODE(os.stat(tokendir).st_mode) == 0o700 and any(Path(tokendir).iterdir())
+    slots = subprocess.run(["softhsm2-util", "--show-slots"], env={**os.environ, "SOFTHSM2_CONF": str(conf)},
+                           capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert re.search(r"(?m)^\s+Label:\s+s1spki\s*$", slots.stdout), slots.stdout + slots.stderr
+
+    pin_file = home / config["pin_file"]
+    assert pin_file == home / "secrets" / "hsm-user.pin" and stat.S_IMODE(pin_file.stat().st_mode) == 0o600
+    for secret_file in (pin_file, home / "secrets" / "hsm-so.pin"):
+        secret = secret_file.read_text().strip()
+        assert len(secret) >= 16
+        assert secret not in (home / "s1spki.toml").read_text()
+        assert secret not in created.stdout + created.stderr
+        assert secret.encode() not in (home / "s1spki.db").read_bytes()  # nor in the init audit record
+
+
+GROUPS = {
+    "": ["init", "lint", "operator", "ceremony", "org", "request", "cert"],
+    "init": ["--softhsm", "--custodian", "--ra-manager"],
+    "lint": ["--issuer", "--verify-signature"],
+    "operator": ["keygen", "add", "withdraw", "list", "show"],
+    "ceremony": ["root", "issuing"],
+    "org": ["register", "list", "show"],
+    "request": ["submit", "list", "show"],
+    "cert": ["issue", "show", "list", "export"],
+}
+
+
+@pytest.mark.parametrize("group", GROUPS, ids=lambda g: g or "s1spki")
+def test_help_of_every_group(tmp_path: Path, group: str) -> None:
+    home = tmp_path / "no-home-yet"
+
+    result = run_s1spki(home, *([group] if group else []), "--help")
+
+    assert result.code == 0, str(result)
+    assert f"Usage: s1spki {group}".rstrip() in result.stdout, str(result)
+    for word in GROUPS[group]:
+        assert re.search(rf"(?m)^[│|]?\s*{re.escape(word)}\b", result.stdout), f"{word} missing:\n{result.stdout}"
+    assert not home.exists()  # help needs no CA home and makes none

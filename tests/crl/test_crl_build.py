@@ -1,0 +1,90 @@
+"""s1spki.crl below the CLI: entries encoded as asn1crypto would, and a CRL too large for a full lint is
+issued complete, signed and verified, with a lint form that still sees every reason."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from asn1crypto import crl as asn1_crl
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+
+from s1spki.app import App
+from s1spki.crl import FULL_LINT_ENTRIES, entry_der, issue
+from s1spki.errors import LintRefused
+from s1spki.hsm import Hsm
+from s1spki.policy import REVOCATION_REASON_CODES
+from s1spki.profile import serial_hex
+from tests.cli.crl.helpers import ISSUING
+from tests.conftest import REPO, CaHome
+
+_spec = importlib.util.spec_from_file_location("bench_crl", REPO / "scripts" / "bench_crl.py")
+assert _spec and _spec.loader
+bench_crl = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_crl)
+
+ASN1_REASONS = {1: "key_compromise", 2: "ca_compromise", 3: "affiliation_changed", 4: "superseded",
+                5: "cessation_of_operation", 9: "privilege_withdrawn"}
+
+
+@pytest.mark.parametrize("serial", [1, 0x7F, 0x80, (1 << 126) | 12345, (1 << 127) | 5])
+@pytest.mark.parametrize("when", [datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC),
+                                  datetime(2049, 12, 31, 23, 59, 59, tzinfo=UTC),
+                                  datetime(2050, 1, 1, tzinfo=UTC)])
+def test_entry_is_the_der_asn1crypto_makes(serial: int, when: datetime) -> None:
+    for code in REVOCATION_REASON_CODES.values():
+        expected = asn1_crl.RevokedCertificate({
+            "user_certificate": serial,
+            "revocation_date": asn1_x509.Time({"utc_time" if when.year < 2050 else "general_time": when}),
+            "crl_entry_extensions": [{"extn_id": "crl_reason", "critical": False, "extn_value": ASN1_REASONS[code]}],
+        }).dump()
+        assert entry_der(serial, when, code) == expected
+
+
+@pytest.fixture
+def app(ca: CaHome) -> Iterator[App]:
+    app = App(ca.home)
+    yield app
+    app.close()
+    Hsm.close_all()
+
+
+def _issue(app: App):  # type: ignore[no-untyped-def]
+    ca = app.store.reader.ca(ISSUING)
+    assert ca is not None
+    event = app.event("crl.issue", "carol", "ra_manager", "crl", ISSUING)
+    return ca, issue(app, ca, app.hsm().signing_key(ca.key_label), event)
+
+
+def test_a_crl_beyond_the_full_lint_is_complete_signed_and_says_what_was_linted(app: App, ca: CaHome) -> None:
+    count = 3 * FULL_LINT_ENTRIES
+    serials = bench_crl.insert_certificates(app, ISSUING, count, revoked=True)
+    issuing, record = _issue(app)
+
+    assert record.entries == count and record.der is not None
+    parsed = x509.load_der_x509_crl(record.der)
+    assert parsed.is_signature_valid(issuing.certificate.certificate().public_key())  # type: ignore[arg-type]
+    assert {serial_hex(r.serial_number) for r in parsed} == set(serials)
+    reasons = {r.extensions.get_extension_for_class(x509.CRLReason).value.reason.name for r in parsed}
+    assert reasons == {"key_compromise", "ca_compromise", "affiliation_changed", "superseded",
+                       "cessation_of_operation", "privilege_withdrawn"}
+    details = json.loads(ca.audit()[-1]["details"])
+    assert details["entries"] == count and FULL_LINT_ENTRIES // 2 < details["entries_linted"] <= FULL_LINT_ENTRIES + 10
+
+
+def test_the_lint_form_sees_every_reason_of_a_large_crl(app: App, ca: CaHome) -> None:
+    count = 3 * FULL_LINT_ENTRIES
+    serials = bench_crl.insert_certificates(app, ISSUING, count, revoked=True)
+    # One entry in the middle, off the evenly spaced sample, with a reason the policy never allows.
+    odd = serials[count // 2 + 1]
+    when = datetime(2026, 1, 2, tzinfo=UTC)
+    with ca.db() as conn:
+        conn.execute("update revocations set reason = 'certificateHold', entry_der = ? where serial = ?",
+                     (entry_der(int(odd, 16), when, 6), odd))
+    with pytest.raises(LintRefused, match=r"certificateHold \(6\)"):
+        _issue(app)
+    assert app.store.reader.crl(ISSUING) is None
