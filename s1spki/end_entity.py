@@ -63,6 +63,7 @@ def submit_request(app: App, names: list[str], org: str, role: str, key_usage: s
                 "key_usage": key_usage, "eui64": entity, "common_name": common_name, "csr_der": request.der,
                 "key_sha256": request.key_sha256, "rule": canonical_json(rule).decode(), "digest": "",
                 "submitted_by": auth.actor, "policy_hash": app.policy.hash, "rapp_hash": app.rapp.hash})
+            tx.object_id = str(request_id)
             tx.set_request_digest(request_id, request_digest(request_id, subject, common_name, request.key_sha256,
                                                              request.der, rule))
     record = app.store.reader.request(request_id)

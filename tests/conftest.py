@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference" / "gbcs-test-certs"
 if not REFERENCE.is_dir():  # CI lays shared/ beside the clone
     REFERENCE = Path(os.environ.get("S1SPKI_SHARED", "../shared")).resolve() / "reference" / "gbcs-test-certs"
+# the structure tests compare with these: missing, they must fail, not skip
+assert REFERENCE.is_dir(), f"DCC reference certificates not found at {REFERENCE} (set S1SPKI_SHARED)"
 
 ACME = "Acme Energy Ltd"
 ACME_EUI = "90B3D51F30010000"

@@ -1,8 +1,9 @@
 """Opening the database: one SQLAlchemy engine, set up so that write transactions serialise.
 
 SQLite: WAL, FULL sync (a CA must not lose a committed issuance), a busy timeout, foreign keys on, and
-`BEGIN IMMEDIATE` so two processes never both read-then-upgrade into a deadlock. PostgreSQL: the audit
-head row update serialises audited writers (schema.audit_head).
+`BEGIN IMMEDIATE` for writers so two processes never both read-then-upgrade into a deadlock (readers use a
+deferred BEGIN and never block writers). PostgreSQL: the audit head row update serialises audited writers
+(schema.audit_head).
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import StoreError
+
+WRITE_OPTION = "s1spki_write"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write: on SQLite it starts with BEGIN IMMEDIATE."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
 
 
 def make_engine(url: str) -> Engine:
@@ -39,7 +51,9 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # writers take the write lock up front; readers take none and see a consistent WAL snapshot
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +21,7 @@ from ..canonical import canonical_json
 from ..clock import Clock, iso
 from ..errors import Refused, StoreError
 from . import schema as t
-from .engine import make_engine, translated_errors
+from .engine import make_engine, translated_errors, write_transaction
 from .reader import StoreReader
 
 
@@ -36,6 +37,7 @@ class ChangeTx:
     def __init__(self, conn: Connection, clock: Clock) -> None:
         self.conn = conn
         self.now = iso(clock.now())
+        self.object_id: str | None = None  # set when the change creates the object its record is about
 
     def _insert(self, table: sa.Table, values: dict[str, Any], duplicate: str) -> int:
         try:
@@ -214,7 +216,7 @@ class Store:
     @classmethod
     def create(cls, url: str, clock: Clock, home_id: str) -> Store:
         engine = make_engine(url)
-        with translated_errors("creating the schema"), engine.begin() as conn:
+        with translated_errors("creating the schema"), write_transaction(engine) as conn:
             if sa.inspect(conn).has_table("meta"):
                 raise Refused("the database already holds an s1spki store: refusing to initialise it again")
             t.metadata.create_all(conn)
@@ -241,15 +243,17 @@ class Store:
     @contextmanager
     def change(self, event: AuditEvent) -> Iterator[ChangeTx]:
         """One audited transaction; the record is written only if the body completes."""
-        with translated_errors(f"recording {event.event}"), self.engine.begin() as conn:
+        with translated_errors(f"recording {event.event}"), write_transaction(self.engine) as conn:
             tx = ChangeTx(conn, self.clock)
             tx.use_nonces([dict(s) for s in event.statements])
             yield tx
+            if tx.object_id is not None:  # an object the change itself created, e.g. a new request's id
+                event = replace(event, object_id=tx.object_id)
             appended = tx.append_audit(event) if self.audit_trail else None
         self._appended(appended)
 
     def record_refusal(self, event: AuditEvent) -> None:
-        with translated_errors(f"recording the refusal of {event.event}"), self.engine.begin() as conn:
+        with translated_errors(f"recording the refusal of {event.event}"), write_transaction(self.engine) as conn:
             appended = ChangeTx(conn, self.clock).append_audit(event) if self.audit_trail else None
         self._appended(appended)
 
@@ -266,7 +270,7 @@ class Store:
         """Keep a signed checkpoint; False if this signer already checkpointed that seq. Not itself audited:
         a checkpoint is the trail's own signature, and a record of it would move the head it signs."""
         try:
-            with translated_errors("storing an audit checkpoint"), self.engine.begin() as conn:
+            with translated_errors("storing an audit checkpoint"), write_transaction(self.engine) as conn:
                 conn.execute(t.audit_checkpoints.insert().values(**values))
         except sa.exc.IntegrityError:
             return False

@@ -86,14 +86,19 @@ def test_init_makes_a_home_with_its_own_token_and_the_rapp_bootstrap_roles(ca_te
 
 
 GROUPS = {
-    "": ["init", "lint", "operator", "ceremony", "org", "request", "cert"],
+    "": ["init", "lint", "operator", "ceremony", "org", "request", "cert", "crl", "repo", "audit"],
     "init": ["--softhsm", "--custodian", "--ra-manager"],
     "lint": ["--issuer", "--verify-signature"],
     "operator": ["keygen", "add", "withdraw", "list", "show"],
     "ceremony": ["root", "issuing"],
-    "org": ["register", "list", "show"],
-    "request": ["submit", "list", "show"],
-    "cert": ["issue", "show", "list", "export"],
+    "org": ["register", "list", "show", "withdraw", "sro", "aro"],
+    "org sro": ["add", "withdraw"],
+    "org aro": ["add", "verify", "withdraw"],
+    "request": ["submit", "approve", "reject", "list", "show"],
+    "cert": ["issue", "show", "list", "export", "revoke"],
+    "crl": ["issue", "arl", "show"],
+    "repo": ["publish"],
+    "audit": ["export", "verify", "report"],
 }
 
 
@@ -101,7 +106,7 @@ GROUPS = {
 def test_help_of_every_group(tmp_path: Path, group: str) -> None:
     home = tmp_path / "no-home-yet"
 
-    result = run_s1spki(home, *([group] if group else []), "--help")
+    result = run_s1spki(home, *group.split(), "--help")
 
     assert result.code == 0, str(result)
     assert f"Usage: s1spki {group}".rstrip() in result.stdout, str(result)

@@ -3,7 +3,6 @@ the deviant ones (NULL signature parameters, no AKI, another extension order) ar
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,21 +11,15 @@ from cryptography import x509
 from cryptography.x509.name import _ASN1Type
 
 from s1spki.lint import LintContext, Severity, has_errors, lint_certificate, lint_file
+from tests.conftest import REFERENCE
 
 from .factory import CertSpec, aki, ca_name, key_usage, new_key, policies, rules_of, serial, ski_method2
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "gbcs-test-certs"
-if not REFERENCE.is_dir():  # CI lays shared/ beside the clone, as tests/conftest.py expects
-    REFERENCE = Path(os.environ.get("S1SPKI_SHARED", "../shared")).resolve() / "reference" / "gbcs-test-certs"
-pytestmark = pytest.mark.skipif(
-    not REFERENCE.is_dir(), reason=f"DCC reference certificates not at {REFERENCE}"
-)
-
 
 def _certificates(*patterns: str) -> list[Path]:
-    return (
-        sorted(path for pattern in patterns for path in REFERENCE.glob(pattern)) if REFERENCE.is_dir() else []
-    )
+    found = sorted(path for pattern in patterns for path in REFERENCE.glob(pattern))
+    assert found, f"no DCC reference certificates {patterns} in {REFERENCE}"
+    return found
 
 
 MODEL = _certificates("Z1-*.pem", "Z1b-*.pem")
