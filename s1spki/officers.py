@@ -125,15 +125,32 @@ def withdraw_officer(app: App, names: list[str], org_name: str, kind: str, name:
     return _officer(app, org_name, kind, name)
 
 
-def withdraw_organisation(app: App, names: list[str], org_name: str) -> OrgRecord:
-    """End of subscription: the organisation and all its officers are withdrawn at once."""
+def withdraw_organisation(app: App, names: list[str], org_name: str) -> tuple[OrgRecord, list[str]]:
+    """End of subscription (spec 5): the organisation and all its officers are withdrawn at once, then all
+    its valid certificates are revoked (policy.toml end_of_subscription_reason) and each issuing CA's CRL is
+    re-issued.
+
+    Returns the organisation and the certificates revoked (issuer CN/serial)."""
+    from . import crl
+    from .revocation import record_revocation
+
     event = app.event("org.withdraw", "+".join(names), "", "organisation", org_name)
     with app.refusals_recorded(event):
         org = _organisation(app, org_name, must_be_active=False)
         if org.status == "withdrawn":
             raise PolicyRefused(f"organisation {org_name!r} was already withdrawn")
         auth = app.authorise("org.withdraw", {"organisation": org_name}, names)
+        for operator in auth.operators:  # the revocations that follow must not be refused half-way
+            if not app.rapp.may_any(operator.roles, "cert.revoke"):
+                raise PolicyRefused(f"{operator.name} may not cert.revoke, which ending a subscription does: "
+                                    "an operator who may do both withdraws the organisation")
         with app.store.change(event.attributed(auth.actor, auth.actor_role, auth.records())) as tx:
             tx.set_organisation_status(org.id, "withdrawn")
             tx.withdraw_officers_of(org.id)
-    return _organisation(app, org_name, must_be_active=False)
+    valid = [c for c in app.store.reader.certificates("end-entity", org_name) if c.status == "valid"]
+    reason = app.policy.end_of_subscription_reason
+    recorded = [record_revocation(app, names, c.serial, c.issuer_cn, reason) for c in valid]
+    signers = {r.signer.name: r for r in recorded}
+    for first in signers.values():  # one new CRL per issuing CA, listing all of them
+        crl.issue(app, first.signer, first.signing_key, first.crl_event)
+    return _organisation(app, org_name, must_be_active=False), [f"{c.issuer_cn}/{c.serial}" for c in valid]

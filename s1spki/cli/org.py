@@ -60,12 +60,14 @@ def withdraw(
     name: str = typer.Argument(..., help="The organisation whose subscription ends."),
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
-    """End of subscription: withdraw the organisation and all its officers at once."""
+    """End of subscription: withdraw the organisation and its officers, revoke all its certificates."""
     from ..officers import withdraw_organisation
 
     cli = get(ctx)
-    record = withdraw_organisation(cli.app, as_, name)
-    cli.emit(record.as_dict(), f"organisation {record.name} withdrawn; its SROs and AROs are withdrawn")
+    record, revoked = withdraw_organisation(cli.app, as_, name)
+    cli.emit({**record.as_dict(), "revoked": revoked},
+             f"organisation {record.name} withdrawn; its SROs and AROs are withdrawn; {len(revoked)} certificate(s) "
+             "revoked and the CRL re-issued")
 
 
 sro_app = typer.Typer(help="Senior Responsible Officers: add (verified) and withdraw.", no_args_is_help=True)

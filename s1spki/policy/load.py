@@ -64,7 +64,12 @@ def load_policy(directory: Path) -> Policy:
     arl.finish()
     if isinstance(arl_reissue, int) and isinstance(arl_next, int) and arl_next <= arl_reissue:
         arl.check("next_update_days", False, f"must exceed reissue_days ({arl_reissue}), not {arl_next}")
-    revocation_reasons = _revocation_reasons(main.table("revocation"))
+    revocation_table = main.table("revocation")
+    end_of_subscription = revocation_table.str("end_of_subscription_reason")
+    revocation_reasons = _revocation_reasons(revocation_table)
+    if revocation_reasons is not None and end_of_subscription is not None:
+        revocation_table.check("end_of_subscription_reason", end_of_subscription in revocation_reasons,
+                               f"{end_of_subscription!r} is not one of the reasons listed")
     intake = main.table("intake")
     max_request_bytes = intake.int("max_request_bytes", minimum=256, maximum=1_048_576)
     intake.finish()
@@ -116,6 +121,7 @@ def load_policy(directory: Path) -> Policy:
         arl_reissue_days=arl_reissue,
         arl_next_update_days=arl_next,
         revocation_reasons=revocation_reasons,
+        end_of_subscription_reason=end_of_subscription,
         max_request_bytes=max_request_bytes,
         roles=MappingProxyType(roles),
         root_role=root_role,

@@ -70,6 +70,7 @@ class Policy:
     arl_reissue_days: int
     arl_next_update_days: int
     revocation_reasons: tuple[str, ...]  # names of REVOCATION_REASON_CODES
+    end_of_subscription_reason: str  # given to every certificate revoked when a subscription ends
     max_request_bytes: int
     roles: Mapping[str, int]
     root_role: str

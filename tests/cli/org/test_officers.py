@@ -53,8 +53,15 @@ def test_withdrawing_an_aro_takes_effect_at_once_even_for_pending_requests(ca: C
 
 
 def test_end_of_subscription_withdraws_the_organisation_and_its_officers(ca: CaHome) -> None:
+    issued = [ca.issue_new(), ca.issue_new("keyAgreement")]
     request = ca.submit_approved()
-    ca.ok("org", "withdraw", ACME, "--as", "carol")
+    withdrawn = ca.ok("--json", "org", "withdraw", ACME, "--as", "carol").json()
+    assert sorted(withdrawn["revoked"]) == sorted(f"{c['issuer_cn']}/{c['serial']}" for c in issued)
+    for certificate in issued:
+        shown_cert = ca.ok("--json", "cert", "show", str(certificate["id"])).json()
+        assert shown_cert["status"] == "revoked"
+    current = ca.ok("--json", "crl", "show", "S1SPKI Issuing CA 1").json()
+    assert current["entries"] == 2, current
     shown = ca.ok("--json", "org", "show", ACME).json()
     assert shown["status"] == "withdrawn"
     assert {o["status"] for o in shown["officers"]} == {"withdrawn"}
