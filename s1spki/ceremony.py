@@ -25,13 +25,13 @@ from .profile import Issuer, ca_builder, ca_name, new_serial
 from .store import CaRecord, Duplicate
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def key_label_for(kind: str, name: str, started: str) -> str:
     """A fresh label per attempt: a key left by a failed ceremony never blocks the next one."""
-    return f"s1spki-{kind}-{_slug(name)}-{_stamp(started)}"
+    return f"s1spki-{kind}-{slug(name)}-{_stamp(started)}"
 
 
 def _stamp(started: str) -> str:
@@ -140,4 +140,4 @@ def _root_for(app: App, kind: str, root_name: str | None) -> CaRecord | None:
 def _transcript_path(home: Path, kind: str, name: str, started: str) -> Path:
     folder = home / "ceremonies"
     folder.mkdir(exist_ok=True)
-    return folder / f"{kind}-{_slug(name)}-{_stamp(started)}.json"
+    return folder / f"{kind}-{slug(name)}-{_stamp(started)}.json"

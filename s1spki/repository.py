@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .app import App
-from .ceremony import _slug as slug
+from .ceremony import slug
 from .clock import iso
 from .errors import UsageError
 from .store import CaRecord, CertificateRecord

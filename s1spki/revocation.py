@@ -74,7 +74,7 @@ def record_revocation(app: App, names: list[str], serial: str, issuer: str | Non
     event = app.event("cert.revoke", "+".join(names), "", "certificate", f"{issuer or '?'}/{serial}", reason=reason,
                       requested_by=requested_by)
     with app.refusals_recorded(event):
-        certificate = _certificate(app, serial, issuer)
+        certificate = app.store.reader.one_certificate_by_serial(serial, issuer)
     operation = OPERATIONS.get(certificate.kind, "cert.revoke")
     event = dataclasses.replace(event, event=operation, object_id=_name(certificate))
     with app.refusals_recorded(event):
@@ -105,16 +105,6 @@ def record_revocation(app: App, names: list[str], serial: str, issuer: str | Non
 
 def _name(certificate: CertificateRecord) -> str:
     return f"{certificate.issuer_cn}/{certificate.serial}"
-
-
-def _certificate(app: App, serial: str, issuer: str | None) -> CertificateRecord:
-    found = app.store.reader.certificate_by_serial(serial, issuer)
-    if not found:
-        raise NotFound(f"no certificate with serial {serial}" + (f" from {issuer}" if issuer else "") +
-                       ": see `s1spki cert list`")
-    if len(found) > 1:
-        raise UsageError(f"serial {serial} was issued by several CAs: give --issuer")
-    return found[0]
 
 
 def _check(app: App, certificate: CertificateRecord, reason: str) -> CaRecord:

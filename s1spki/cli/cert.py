@@ -39,12 +39,7 @@ def _find(reader: StoreReader, ident: str, issuer: str | None) -> CertificateRec
         if record is None:
             raise NotFound(f"no certificate {ident}")
         return record
-    found = reader.certificate_by_serial(ident.upper().replace(":", ""), issuer)
-    if not found:
-        raise NotFound(f"no certificate with serial {ident}" + (f" from {issuer}" if issuer else ""))
-    if len(found) > 1:
-        raise UsageError(f"serial {ident} was issued by several CAs: give --issuer")
-    return found[0]
+    return reader.one_certificate_by_serial(ident, issuer)
 
 
 @app.command("show")

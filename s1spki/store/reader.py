@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..errors import NotFound, UsageError
 from . import schema as t
 from .engine import translated_errors
 from .records import (
@@ -112,6 +113,17 @@ class StoreReader:
         if issuer_cn is not None:
             query = query.where(t.certificates.c.issuer_cn == issuer_cn)
         return [_certificate(r) for r in self._rows(query, "reading a certificate")]
+
+    def one_certificate_by_serial(self, serial: str, issuer_cn: str | None) -> CertificateRecord:
+        """The certificate with this serial (hex, colons allowed), from `issuer_cn` when two CAs used it."""
+        serial = serial.upper().replace(":", "")
+        found = self.certificate_by_serial(serial, issuer_cn)
+        if not found:
+            raise NotFound(f"no certificate with serial {serial}" + (f" from {issuer_cn}" if issuer_cn else "") +
+                           ": see `s1spki cert list`")
+        if len(found) > 1:
+            raise UsageError(f"serial {serial} was issued by several CAs: give --issuer")
+        return found[0]
 
     def certificates(self, kind: str | None = None, org: str | None = None) -> Iterator[CertificateRecord]:
         query = sa.select(t.certificates).order_by(t.certificates.c.id)
