@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
-from ..audit_record import GENESIS_HASH
+from ..audit_record import GENESIS_HASH, AuditEvent
 from ..canonical import canonical_json
 from ..clock import iso
 from ..errors import PolicyRefused, UsageError
@@ -112,39 +112,65 @@ class ExportResult:
                 "checkpoints": len(self.body["checkpoints"]), **{k: self.body[k] for k in keep}}
 
 
+def output_paths(fmt: str, start: str | None, end: str | None, out: Path) -> tuple[Period, Path, Path]:
+    """The period, the output file and its manifest's path, for an export or a report."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    out = out.resolve()
+    return Period.parse(start, end), out, manifest_path(out)
+
+
+@dataclass(frozen=True)
+class SignedOutput:
+    """What an export or report may go on with: a signer, the records of the period, the auditor."""
+
+    signer: Any
+    first: int | None
+    last: int | None
+    actor: str
+    event: AuditEvent
+
+
+def authorise_signed_output(app: App, names: list[str], event: AuditEvent, kind: str, fmt: str, period: Period,
+                            out: Path, manifest_file: Path, what: str) -> SignedOutput:
+    """Checks shared by `audit export` and `audit report`: new files only, an audit key to sign with, an auditor
+    (audit.export), and a live trail that verifies; run inside the command's refusals_recorded."""
+    for path in (out, manifest_file):
+        if path.exists():
+            raise UsageError(f"{path} exists: {what} never overwrites a file, choose another --out")
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent} is not a folder: choose another --out")
+    reader = app.store.reader
+    signer = current_signer(reader)
+    if signer is None:
+        raise PolicyRefused(f"this CA home has no audit key, so {what} cannot be signed")
+    span = reader.audit_seq_range(period.start, period.end)
+    first, last = span if span else (None, None)
+    auth = app.authorise("audit.export", {"kind": kind, "format": fmt, **period.as_dict(), "first_seq": first,
+                                          "last_seq": last}, names)
+    verdict = verify_live(app)
+    if not verdict.ok:
+        raise AuditTampered(verdict, "the live audit trail (nothing was written; run `s1spki audit verify`)")
+    return SignedOutput(signer, first, last, auth.actor,
+                        event.attributed(auth.actor, auth.actor_role, auth.records()))
+
+
 def export_trail(app: App, names: list[str], start: str | None, end: str | None, fmt: str,
                  out: Path) -> ExportResult:
     """Write the period's records and a signed manifest; the export itself is audited."""
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    period = Period.parse(start, end)
-    out = out.resolve()
-    manifest_file = manifest_path(out)
+    period, out, manifest_file = output_paths(fmt, start, end, out)
     event = app.event("audit.export", "+".join(names), "", "audit-export", out.name, format=fmt,
                       period=period.as_dict())
     with app.refusals_recorded(event):
-        for path in (out, manifest_file):
-            if path.exists():
-                raise UsageError(f"{path} exists: an export never overwrites a file, choose another --out")
-        if not out.parent.is_dir():
-            raise UsageError(f"{out.parent} is not a folder: choose another --out")
+        allowed = authorise_signed_output(app, names, event, "audit-export", fmt, period, out, manifest_file,
+                                          "an export")
+        signer, first, last, event = allowed.signer, allowed.first, allowed.last, allowed.event
         reader = app.store.reader
-        signer = current_signer(reader)
-        if signer is None:
-            raise PolicyRefused("this CA home has no audit key, so an export cannot be signed")
-        span = reader.audit_seq_range(period.start, period.end)
-        first, last = span if span else (None, None)
-        auth = app.authorise("audit.export", {"kind": "audit-export", "format": fmt, **period.as_dict(),
-                                              "first_seq": first, "last_seq": last}, names)
-        event = event.attributed(auth.actor, auth.actor_role, auth.records())
-        verdict = verify_live(app)
-        if not verdict.ok:
-            raise AuditTampered(verdict, "the live audit trail (nothing was exported; run `s1spki audit verify`)")
         key = signer.signing_key(app.hsm(), reader)
         body, records = _write_records(app, fmt, first, last, out)
         body.update({"period": period.as_dict(), "audit_certificate": signer.pem(),
                      "audit_certificate_sha256": signer.fingerprint, "exported_at": iso(app.clock.now()),
-                     "exported_by": auth.actor, "records_file": out.name})
+                     "exported_by": allowed.actor, "records_file": out.name})
         manifest = signed_manifest(key, body)
         staged = out.with_name(out.name + ".partial")
         try:

@@ -27,13 +27,11 @@ from cryptography.hazmat.primitives import serialization
 
 from ..canonical import canonical_json
 from ..clock import iso
-from ..errors import PolicyRefused, UsageError
+from ..errors import UsageError
 from .chain import COLUMNS
-from .export import FORMATS, Period
-from .live import verify_live
-from .manifest import MANIFEST_VERSION, Manifest, manifest_path, signed_manifest, write_new
-from .signer import current_signer
-from .verify import ALTERED, AuditTampered, Problem, Verdict
+from .export import authorise_signed_output, output_paths
+from .manifest import MANIFEST_VERSION, Manifest, signed_manifest, write_new
+from .verify import ALTERED, Problem, Verdict
 
 if TYPE_CHECKING:
     from ..app import App
@@ -192,29 +190,15 @@ def report_bytes(rows: list[dict[str, Any]], fmt: str) -> bytes:
 def report_trail(app: App, names: list[str], start: str | None, end: str | None, fmt: str,
                  out: Path) -> dict[str, Any]:
     """Write the issuance report for a period and its signed manifest; the report is audited."""
-    if fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    period = Period.parse(start, end)
-    out = out.resolve()
-    manifest_file = manifest_path(out)
+    period, out, manifest_file = output_paths(fmt, start, end, out)
     event = app.event("audit.report", "+".join(names), "", "issuance-report", out.name, format=fmt,
                       period=period.as_dict())
     with app.refusals_recorded(event):
-        for path in (out, manifest_file):
-            if path.exists():
-                raise UsageError(f"{path} exists: a report never overwrites a file, choose another --out")
+        allowed = authorise_signed_output(app, names, event, "issuance-report", fmt, period, out, manifest_file,
+                                          "a report")
+        signer, event = allowed.signer, allowed.event
+        span = (allowed.first, allowed.last) if allowed.first is not None else None
         reader = app.store.reader
-        signer = current_signer(reader)
-        if signer is None:
-            raise PolicyRefused("this CA home has no audit key, so a report cannot be signed")
-        span = reader.audit_seq_range(period.start, period.end)
-        auth = app.authorise("audit.export", {"kind": "issuance-report", "format": fmt, **period.as_dict(),
-                                              "first_seq": span[0] if span else None,
-                                              "last_seq": span[1] if span else None}, names)
-        event = event.attributed(auth.actor, auth.actor_role, auth.records())
-        verdict = verify_live(app)
-        if not verdict.ok:
-            raise AuditTampered(verdict, "the live audit trail (no report was written; run `s1spki audit verify`)")
         rows: list[dict[str, Any]] = []
         last_hash = None
         if span is not None:
@@ -227,7 +211,7 @@ def report_trail(app: App, names: list[str], start: str | None, end: str | None,
                 "last_seq": span[1] if span else None, "last_hash": last_hash, "count": len(rows),
                 "report_file": out.name, "report_sha256": hashlib.sha256(data).hexdigest(),
                 "audit_certificate": signer.pem(), "audit_certificate_sha256": signer.fingerprint,
-                "exported_at": iso(app.clock.now()), "exported_by": auth.actor}
+                "exported_at": iso(app.clock.now()), "exported_by": allowed.actor}
         manifest = signed_manifest(signer.signing_key(app.hsm(), reader), body)
         try:
             write_new(out, data)
