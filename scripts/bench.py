@@ -11,7 +11,7 @@ and the ratio of 3 to 2. Requests are made and submitted before the clock starts
 
 Then the audit trail's figures (s1spki.audit):
   4. issuance throughput with the audit trail on and off, alternating issuance by issuance in the same run,
-     and the ratio (the trail off is a store switch for this benchmark only; no command can reach it);
+     and the ratio (the trail off is this benchmark replacing the store's audit step; no command can reach it);
   5. verification speed over --verify-records real chained records written through the store (copies of
      the run's own issuance records, checkpointed every `[audit] checkpoint_every` as in production):
      the live trail read from SQLite, and a JSON Lines export read from its file.
@@ -34,10 +34,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from s1spki.app import App
-from s1spki.approvals import decide
-from s1spki.end_entity import issue_request, issuing_ca, submit_request
-from s1spki.profile import Issuer, end_entity_builder, end_entity_name, new_serial
+from s1spki.command import Command, Operators
+from s1spki.issuance.profile import CaFacts, end_entity_builder, end_entity_name, new_serial
+from s1spki.ra.approvals import decide
+from s1spki.ra.cas import issuing_ca
+from s1spki.ra.issue import issue_request
+from s1spki.ra.requests import submit_request
+from s1spki.runtime import Runtime
+from s1spki.store.writer import ChangeTx
 
 ORG, EUI, ARO = "Bench Energy Ltd", "90B3D51F30019999", "Ann"
 
@@ -96,9 +100,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="s1spki-bench-") as tmp:
         home = build_home(Path(tmp))
-        app = App(home)
+        app = Runtime(home)
+        carol, dave = Command(app, Operators(("carol",))), Command(app, Operators(("dave",)))
         hsm = app.hsm()
-        ca = issuing_ca(app, None)
+        ca = issuing_ca(carol, None)
         ca_cert = ca.certificate.certificate()
 
         digest = hashlib.sha256(b"bench").digest()
@@ -108,7 +113,7 @@ def main() -> None:
         raw = time.perf_counter() - start
 
         profile = app.policy.profile_for("digitalSignature")
-        issuer = Issuer(ca_cert)
+        issuer = CaFacts(ca_cert)
         signer = hsm.signing_key(ca.key_label)
         subject = end_entity_name(None, app.policy.role_hex("supplier"), EUI)
         public_keys = [ec.generate_private_key(ec.SECP256R1()).public_key() for _ in range(min(args.ceiling, 200))]
@@ -119,13 +124,13 @@ def main() -> None:
             builder.sign(signer, hashes.SHA256())
         ceiling = time.perf_counter() - start
 
-        requests = [submit_request(app, ["carol"], ORG, "supplier", "digitalSignature", EUI, None, csr_pem(), ARO).id
+        requests = [submit_request(carol, ORG, "supplier", "digitalSignature", EUI, None, csr_pem(), ARO).id
                     for _ in range(args.issue)]
         for request_id in requests:  # dual control: approved by another person, before the clock starts
-            decide(app, ["dave"], request_id, "approve")
+            decide(dave, request_id, "approve")
         start = time.perf_counter()
         for request_id in requests:
-            issue_request(app, ["carol"], request_id)
+            issue_request(carol, request_id)
         pipeline = time.perf_counter() - start
 
         issued = sum(1 for _ in app.store.reader.certificates("end-entity"))
@@ -138,31 +143,37 @@ def main() -> None:
         print(f"  pipeline / ceiling:                                 {ratio:10.3f}")
         per_cert_ms = pipeline / args.issue * 1000
         print(f"  pipeline time per certificate:                      {per_cert_ms:10.2f} ms")
-        audit_figures(app, home, args)
+        audit_figures(app, carol, dave, home, args)
         app.close()
 
 
-def audit_figures(app: App, home: Path, args: argparse.Namespace) -> None:
+def audit_figures(app: Runtime, carol: Command, dave: Command, home: Path, args: argparse.Namespace) -> None:
     """Issuance with the audit trail on vs off (same run), and verification speed (s1spki.audit)."""
-    from s1spki.audit.export import export_trail, verify_export
-    from s1spki.audit.live import pinned_certificates, verify_live
-    from s1spki.audit_record import AuditEvent
+    from s1spki.audit.offline import verify_export
+    from s1spki.audit.record import AuditEvent
+    from s1spki.audit.signer import pinned_certificates
+    from s1spki.auditor.export import export_trail
+    from s1spki.auditor.live import verify_live
+
+    # The trail off is this benchmark's own switch: the store's audit step replaced for the issuances measured
+    # without it (no command can reach it). The chain stays whole: only those records are not written.
+    append_audit = ChangeTx.append_audit
 
     timing = {True: 0.0, False: 0.0}
     count = {True: 0, False: 0}
     for _ in range(args.audit_rounds):
-        requests = [submit_request(app, ["carol"], ORG, "supplier", "digitalSignature", EUI, None, csr_pem(), ARO).id
+        requests = [submit_request(carol, ORG, "supplier", "digitalSignature", EUI, None, csr_pem(), ARO).id
                     for _ in range(args.issue)]
         for request_id in requests:
-            decide(app, ["dave"], request_id, "approve")
+            decide(dave, request_id, "approve")
         for index, request_id in enumerate(requests):  # on and off alternate, so load changes hit both alike
             audited = index % 2 == 0
-            app.store.audit_trail = audited
+            ChangeTx.append_audit = append_audit if audited else (lambda tx, event: None)  # type: ignore[method-assign]
             start = time.perf_counter()
-            issue_request(app, ["carol"], request_id)
+            issue_request(carol, request_id)
             timing[audited] += time.perf_counter() - start
             count[audited] += 1
-            app.store.audit_trail = True
+            ChangeTx.append_audit = append_audit  # type: ignore[method-assign]
     on, off = count[True] / timing[True], count[False] / timing[False]
     print("audit trail (s1spki.audit)")
     print(f"  issuance, audit trail on:                           {rate(count[True], timing[True])}")
@@ -191,7 +202,7 @@ def audit_figures(app: App, home: Path, args: argparse.Namespace) -> None:
           f"(~{size:.0f} B each)")
 
     start = time.perf_counter()
-    verdict = verify_live(app)
+    verdict = verify_live(carol)
     live = time.perf_counter() - start
     assert verdict.ok and verdict.records == records, verdict.problems
     print(f"  verify, live trail (SQLite read + check):           {rate(verdict.records, live)}  (target >= 200000)")
@@ -199,7 +210,7 @@ def audit_figures(app: App, home: Path, args: argparse.Namespace) -> None:
     cli(home, "operator", "keygen", "audrey", "--passphrase-file", str(home.parent / "secrets" / "carol"))
     cli(home, "operator", "add", "audrey", "--role", "auditor", "--public-key",
         str(home / "credentials" / "audrey.pub.pem"), "--as", "carol")
-    exported = export_trail(app, ["audrey"], None, None, "jsonl", home.parent / "trail.jsonl")
+    exported = export_trail(Command(app, Operators(("audrey",))), None, None, "jsonl", home.parent / "trail.jsonl")
     cert = pinned_certificates([home / "audit" / "audit-cert.pem"])
     start = time.perf_counter()
     verdict = verify_export(exported.records_file, None, cert)

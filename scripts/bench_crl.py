@@ -2,7 +2,7 @@
 
 Untimed set-up: a CA home as scripts/bench.py makes one, then --revoked (default 1,000,000) revoked end-entity
 certificates of the issuing CA inserted into the store in bulk: real rows in `certificates` and `revocations`,
-each with its CRL entry made by s1spki.crl.entry_der, the certificate bytes a short placeholder (the CRL
+each with its CRL entry made by s1spki.issuance.crl.entry_der, the certificate bytes a short placeholder (the CRL
 never reads them). Then, in a fresh process so that its peak memory is the CRL's alone, prints:
   1. build + lint + HSM-sign of the issuing CA's CRL from the store (the lint sees a lint form: s1spki/crl.py);
   2. the whole issuance as `crl issue` runs it (number reserved, built, linted, signed, stored with its audit
@@ -28,19 +28,22 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from s1spki.app import App
-from s1spki.clock import iso
-from s1spki.crl import build, entry_der, issue, sign
-from s1spki.profile import new_serial, serial_hex
-from s1spki.revocation import record_revocation
+from s1spki.command import Command, Operators
+from s1spki.issuance.crl import entry_der, sign
+from s1spki.issuance.profile import new_serial, serial_hex
+from s1spki.ra.cas import open_issuer
+from s1spki.ra.crl import build_crl, issue
+from s1spki.ra.revocation import record_revocation
+from s1spki.runtime import Runtime
 from s1spki.store import schema as t
+from s1spki.values.clock import iso
 
 ISSUING = "S1SPKI Issuing CA 1"
 PLACEHOLDER_DER = b"bench: a revoked certificate's row; the CRL never reads its bytes"
 CHUNK = 20_000
 
 
-def insert_certificates(app: App, issuer_cn: str, count: int, revoked: bool) -> list[str]:
+def insert_certificates(app: Runtime, issuer_cn: str, count: int, revoked: bool) -> list[str]:
     """Insert `count` end-entity certificate rows of `issuer_cn` directly (SQLite: ids assigned here), revoked
     with their CRL entries when `revoked`; returns their serials. Revocation times rise one second per row."""
     policy = app.policy
@@ -79,29 +82,31 @@ def insert_certificates(app: App, issuer_cn: str, count: int, revoked: bool) -> 
 
 def measure(home: Path, valid: list[str]) -> dict[str, float]:
     """The timed part, in its own process; `valid` are serials to revoke one by one."""
-    app = App(home)
+    app = Runtime(home)
+    cmd = Command(app, Operators(("carol",)))
     ca = app.store.reader.ca(ISSUING)
     assert ca is not None
-    key = app.hsm().signing_key(ca.key_label)
+    issuer = open_issuer(cmd, ca)
     app.operator_key("carol")
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     start = time.perf_counter()
-    built = build(app, ca, app.store.reader.last_crl_number(ISSUING) + 1)
+    built = build_crl(cmd, ca, issuer, app.store.reader.last_crl_number(ISSUING) + 1)
     built_at = time.perf_counter()
-    sign(built, key)
+    sign(built)
     signed_at = time.perf_counter()
     entries, linted = built.entries, built.entries_linted
     del built
 
     start_issue = time.perf_counter()
-    record = issue(app, ca, key, app.event("crl.issue", "carol", "ra_manager", "crl", ISSUING, cause="bench"))
+    record = issue(cmd, ca, issuer, cmd.event("crl.issue", "crl", ISSUING, actor="carol", actor_role="ra_manager",
+                                              cause="bench"))
     issued_at = time.perf_counter()
 
     timings = []
     for serial in valid:
         begin = time.perf_counter()
-        record_revocation(app, ["carol"], serial, ISSUING, "keyCompromise")
+        record_revocation(cmd, serial, ISSUING, "keyCompromise")
         timings.append(time.perf_counter() - begin)
     return {"entries": entries, "entries_linted": linted, "build_lint_s": built_at - start,
             "sign_s": signed_at - built_at, "issue_s": issued_at - start_issue,
@@ -127,7 +132,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="s1spki-bench-crl-") as tmp:
         home = build_home(Path(tmp))
-        app = App(home)
+        app = Runtime(home)
         begin = time.perf_counter()
         insert_certificates(app, ISSUING, args.revoked, revoked=True)
         valid = Path(tmp) / "valid.json"

@@ -59,9 +59,19 @@ class Result:
         return f"exit {self.code}\nstdout: {self.stdout}\nstderr: {self.stderr}"
 
 
-def run_s1spki(home: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 120) -> Result:
-    proc = subprocess.run([sys.executable, "-m", "s1spki", "--home", str(home), *args], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, timeout=timeout, stdin=subprocess.DEVNULL)
+# The test-only entry point: the same command with the runtime's seams and clock set from the environment.
+TEST_ENTRY = REPO / "tests" / "support" / "entry.py"
+
+
+def s1spki_argv(home: Path, *args: str, seams: bool = False) -> list[str]:
+    entry = [str(TEST_ENTRY)] if seams else ["-m", "s1spki"]
+    return [sys.executable, *entry, "--home", str(home), *args]
+
+
+def run_s1spki(home: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 120,
+               seams: bool = False) -> Result:
+    proc = subprocess.run(s1spki_argv(home, *args, seams=seams), capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout, stdin=subprocess.DEVNULL)
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -84,11 +94,12 @@ class CaHome:
         self.work = work
         self._csrs = 0
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        return run_s1spki(self.home, *args, env=env)
+    def run(self, *args: str, env: dict[str, str] | None = None, seams: bool = False) -> Result:
+        """Run s1spki; with `seams`, through the test-only entry point that reads S1SPKI_TEST_* (tests/support)."""
+        return run_s1spki(self.home, *args, env=env, seams=seams)
 
-    def ok(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        result = self.run(*args, env=env)
+    def ok(self, *args: str, env: dict[str, str] | None = None, seams: bool = False) -> Result:
+        result = self.run(*args, env=env, seams=seams)
         assert result.code == 0, str(result)
         return result
 

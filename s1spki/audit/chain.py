@@ -1,6 +1,6 @@
 """The bytes an audit record's hash covers, rebuilt from its stored columns without re-parsing JSON.
 
-`audit_record.hashed_fields` says which fields a record's hash covers and `chain_hash` hashes their
+`record.hashed_fields` says which fields a record's hash covers and `chain_hash` hashes their
 `canonical_json`. The `details` and `statements` columns are stored as canonical JSON text already, so
 the canonical form of the whole record can be assembled from the columns as text, which is what lets a
 verifier check hundreds of thousands of records a second. `tests/audit/test_chain.py` holds this to be
@@ -75,5 +75,5 @@ FROM audit WHERE seq BETWEEN :first AND :last ORDER BY seq
 
 
 def link_hash(prev_hash: str, body: bytes) -> str:
-    """What `audit_record.chain_hash` computes, from the hashed bytes."""
+    """What `record.chain_hash` computes, from the hashed bytes."""
     return hashlib.sha256(prev_hash.encode("ascii", "replace") + body).hexdigest()

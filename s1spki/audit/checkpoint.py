@@ -7,7 +7,7 @@ the end, or that an older copy of the database was put back: the database can be
 signed lines cannot be forged without the audit key, which never leaves the HSM.
 
 `Checkpointer` signs one at least every `[audit] checkpoint_every` records (called by the store after each
-record commits) and at the end of every command that appended records (`App.finish`).
+record commits) and at the end of every command that appended records (`Runtime.finish`).
 """
 
 from __future__ import annotations
@@ -15,23 +15,21 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ..canonical import canonical_json
-from ..clock import iso
-from ..errors import S1spkiError, StoreError, Unavailable
-from .signer import current_signer
-
-if TYPE_CHECKING:
-    from ..app import App
+from s1spki.audit.record import AuditEvent
+from s1spki.audit.signer import AuditSigner, current_signer
+from s1spki.errors import S1spkiError, StoreError, Unavailable
+from s1spki.values.canonical import canonical_json
+from s1spki.values.clock import Clock, iso
 
 CHECKPOINT_VERSION = 1
 
@@ -150,11 +148,42 @@ def checkpoint_rows(rows: list[dict[str, Any]]) -> Iterator[Checkpoint]:
             continue
 
 
-class Checkpointer:
-    """Signs checkpoints for one App: every N records and at the end of a command that appended any."""
+class CheckpointStore(Protocol):
+    """What the checkpointer needs of the store: the chain head, the checkpoints and audit keys it holds, a place
+    for a new checkpoint, and a way to record that one could not be made."""
 
-    def __init__(self, app: App) -> None:
-        self._app = app
+    def audit_head(self) -> tuple[int, str]: ...
+
+    def last_checkpoint_seq(self) -> int: ...
+
+    def audit_signers(self) -> list[dict[str, Any]]: ...
+
+    def add_checkpoint(self, values: dict[str, Any]) -> bool: ...
+
+    def record_refusal(self, event: AuditEvent) -> None: ...
+
+
+class CheckpointSettings(Protocol):
+    checkpoint_every: int
+    checkpoints_file: Path
+
+
+class Checkpointer:
+    """Signs checkpoints of one home's chain: every N records and at the end of a command that appended any.
+
+    It asks only for what it uses: the store (lazily, since the store calls back into it after each record),
+    a callable that opens the audit key (None when that would mean asking for a PIN), the clock, the home's
+    id, and the `[audit]` settings.
+    """
+
+    def __init__(self, store: Callable[[], CheckpointStore],
+                 open_key: Callable[[AuditSigner], ec.EllipticCurvePrivateKey] | None, clock: Clock,
+                 home_id: Callable[[], str], settings: CheckpointSettings) -> None:
+        self._store = store
+        self._open_key = open_key
+        self._clock = clock
+        self._home_id = home_id
+        self._settings = settings
         self._last_seq: int | None = None  # highest seq known to be checkpointed
         self._appended = False
         self._failure: str | None = None
@@ -167,22 +196,23 @@ class Checkpointer:
             return
         try:
             if self._last_seq is None:
-                self._last_seq = self._app.store.reader.last_checkpoint_seq()
-            if seq - self._last_seq >= self._app.config.audit.checkpoint_every:
+                self._last_seq = self._store().last_checkpoint_seq()
+            if seq - self._last_seq >= self._settings.checkpoint_every:
                 self.checkpoint()
         except S1spkiError as exc:
-            self._failure = exc.message  # App.finish reports it, and tries once more
+            self._failure = exc.message  # finish() reports it, and tries once more
         except Exception as exc:  # the change is committed already: never make it look failed
             self._failure = type(exc).__name__
 
-    def finish(self, exit_code: int) -> str | None:
+    def finish(self, exit_code: int, policy_hash: str | None = None, rapp_hash: str | None = None) -> str | None:
         """At the end of a command: checkpoint the head if records were appended. Returns a warning, or None.
 
         After a refusal the head is signed like after a success. After exit 5 (HSM or database unavailable)
         nothing is tried: a second login with a wrong PIN would only bring a real HSM nearer to locking it.
         When the command failed, its own one-line error stands and nothing is added: the records stay
         covered by the chain and the next checkpoint signs them. When it succeeded, a checkpoint that cannot
-        be made is recorded in the trail and returned as a warning; it never fails the command.
+        be made is recorded in the trail (stamped with the given hashes of policy/ and rapp/) and returned as
+        a warning; it never fails the command.
         """
         if not self._appended or exit_code == Unavailable.exit_code:
             return None
@@ -194,31 +224,32 @@ class Checkpointer:
                 return None
             reason = exc.message
         self._failure = reason  # do not try again for the record of the failure itself
-        event = self._app.event("audit.checkpoint", "s1spki", "system", "audit-chain", None,
-                                reason=reason).with_outcome("error")
+        event = AuditEvent("audit.checkpoint", "s1spki", "system", object_type="audit-chain",
+                           details={"reason": reason},
+                           policy_hash=policy_hash, rapp_hash=rapp_hash).with_outcome("error")
         with suppress(StoreError):  # the warning is still given
-            self._app.store.record_refusal(event)
+            self._store().record_refusal(event)
         return f"the audit chain could not be checkpointed ({reason}); the next command will sign it"
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the current head unless it is checkpointed already or the home has no audit key."""
-        app = self._app
-        reader = app.store.reader
-        signer = current_signer(reader)
+        store = self._store()
+        signer = current_signer(store.audit_signers())
         if signer is None:
             return None
-        head_seq, head_hash = reader.audit_head()
-        last = reader.last_checkpoint_seq()
+        head_seq, head_hash = store.audit_head()
+        last = store.last_checkpoint_seq()
         if head_seq <= last:
             self._last_seq = last
             return None
-        if app.config.hsm.pin.kind == "prompt":
+        if self._open_key is None:
             # A checkpoint must never stop a command to ask for the PIN; unattended homes name a file or variable.
             return None
         if self._key is None:
-            self._key = signer.signing_key(app.hsm(), reader)
-        made = Checkpoint.sign(self._key, head_seq, head_hash, iso(app.clock.now()), app.ca_id, signer.fingerprint)
-        if app.store.add_checkpoint(made.as_dict()):
-            append_checkpoint_line(app.config.audit.checkpoints_file, made)
+            self._key = self._open_key(signer)
+        made = Checkpoint.sign(self._key, head_seq, head_hash, iso(self._clock.now()), self._home_id(),
+                               signer.fingerprint)
+        if store.add_checkpoint(made.as_dict()):
+            append_checkpoint_line(self._settings.checkpoints_file, made)
         self._last_seq = head_seq
         return made

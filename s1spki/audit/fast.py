@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .chain import FAST_SQL
-from .verify import Stretch, check_stretch
+from s1spki.audit.chain import FAST_SQL
+from s1spki.audit.verify import Stretch, check_stretch
 
 # Below this many records one process is quicker than starting others.
 PARALLEL_MIN = 50_000

@@ -20,9 +20,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ..canonical import canonical_json
-from ..errors import NotFound
-from .signer import fingerprint
+from s1spki.audit.signer import fingerprint
+from s1spki.errors import NotFound
+from s1spki.values.canonical import canonical_json
 
 MANIFEST_SUFFIX = ".manifest.json"
 MANIFEST_VERSION = 1

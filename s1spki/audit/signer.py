@@ -16,20 +16,14 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ..clock import Clock, iso
-from ..errors import PolicyRefused
-
-if TYPE_CHECKING:
-    from ..app import App
-    from ..hsm import Hsm
-    from ..store import StoreReader
+from s1spki.errors import UsageError
 
 KEY_LABEL_PREFIX = "s1spki-audit"
 CERTIFICATE_NAME = "audit-cert.pem"
@@ -53,32 +47,18 @@ class AuditSigner:
     def pem(self) -> str:
         return self.certificate().public_bytes(serialization.Encoding.PEM).decode("ascii")
 
-    def signing_key(self, hsm: Hsm, reader: StoreReader) -> ec.EllipticCurvePrivateKey:
-        """The HSM key; refused if it is a CA's key or does not match the audit certificate."""
-        if self.key_label in {ca.key_label for ca in reader.cas()}:
-            raise PolicyRefused(f"key {self.key_label!r} is a CA key: the audit trail is never signed with one")
-        key = hsm.signing_key(self.key_label)
-        if key.public_key() != self.certificate().public_key():
-            raise PolicyRefused(f"HSM key {self.key_label!r} does not match the audit certificate "
-                                f"{self.fingerprint[:16]}...: the audit key was replaced")
-        return key
-
 
 def fingerprint(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def current_signer(reader: StoreReader) -> AuditSigner | None:
-    """The audit key in use (the newest), or None for a home made before audit keys existed."""
-    rows = reader.audit_signers()
-    return _signer(rows[-1]) if rows else None
+def current_signer(rows: list[dict[str, Any]]) -> AuditSigner | None:
+    """The audit key in use (the newest of the store's `audit_signers` rows), or None for a home made before
+    audit keys existed."""
+    return signer_from_row(rows[-1]) if rows else None
 
 
-def all_signers(reader: StoreReader) -> list[AuditSigner]:
-    return [_signer(row) for row in reader.audit_signers()]
-
-
-def _signer(row: dict[str, Any]) -> AuditSigner:
+def signer_from_row(row: dict[str, Any]) -> AuditSigner:
     return AuditSigner(row["key_label"], row["token_label"], bytes(row["certificate_der"]), row["fingerprint"],
                        row["created_at"])
 
@@ -101,36 +81,23 @@ def load_certificates(path: Path) -> list[x509.Certificate]:
     return certificates
 
 
-def certificate_path(app: App) -> Path:
-    return app.config.audit.checkpoints_file.parent / CERTIFICATE_NAME
+def certificate_path(checkpoints_file: Path) -> Path:
+    """HOME/audit/audit-cert.pem: beside the checkpoint file, outside the database."""
+    return checkpoints_file.parent / CERTIFICATE_NAME
 
 
-def create_audit_signer(app: App) -> AuditSigner:
-    """Generate the audit key on the token, certify it, record it in the trail and write audit-cert.pem."""
-    hsm = app.hsm()
-    token = hsm.token_info()
-    now = app.clock.now()
-    label = f"{KEY_LABEL_PREFIX}-{iso(now).replace(':', '').replace('-', '').split('.')[0]}"
-    if label in {ca.key_label for ca in app.store.reader.cas()}:
-        raise PolicyRefused(f"key label {label!r} belongs to a CA: the audit key must be a key of its own")
-    attributes = hsm.generate_ec_key(label)
-    key = hsm.signing_key(label)
-    certificate = _self_signed(key, app.ca_id, now)
-    der = certificate.public_bytes(serialization.Encoding.DER)
-    signer = AuditSigner(label, token.label, der, fingerprint(der), iso(now))
-    event = app.event("audit.key", "init", "bootstrap", "audit-key", label, token_label=token.label,
-                      token_serial=token.serial, key_attributes=attributes.as_dict(),
-                      certificate_pem=signer.pem(), certificate_sha256=signer.fingerprint)
-    with app.store.change(event) as tx:
-        tx.add_audit_signer({"key_label": label, "token_label": token.label, "certificate_der": der,
-                             "fingerprint": signer.fingerprint})
-    path = certificate_path(app)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(signer.pem(), encoding="ascii")
-    return signer
+def pinned_certificates(paths: list[Path]) -> list[x509.Certificate]:
+    """The audit certificates an auditor gives with --cert (PEM or DER)."""
+    found: list[x509.Certificate] = []
+    for path in paths:
+        try:
+            found += load_certificates(path)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--cert {path}: not a readable certificate file ({type(exc).__name__})") from None
+    return found
 
 
-def _self_signed(key: ec.EllipticCurvePrivateKey, home_id: str, now: dt.datetime) -> x509.Certificate:
+def self_signed_certificate(key: ec.EllipticCurvePrivateKey, home_id: str, now: dt.datetime) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "s1spki audit signer"),
                       x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, f"CA home {home_id}")])
     start = now.replace(microsecond=0)
@@ -146,23 +113,3 @@ def _self_signed(key: ec.EllipticCurvePrivateKey, home_id: str, now: dt.datetime
                                          crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .sign(key, hashes.SHA256()))
-
-
-def start_audit_trail(home: Path, clock: Clock, created: list[Path]) -> dict[str, str]:
-    """For `init`: make the audit key and certificate, record them, and sign the first checkpoint.
-
-    Paths this creates are added to `created`, so a failed `init` removes them again."""
-    from ..app import App  # app.py imports the audit package
-
-    app = App(home, clock)
-    try:
-        checkpoints = app.config.audit.checkpoints_file
-        if checkpoints.exists():
-            raise PolicyRefused(f"{checkpoints} already exists: initialise into an empty folder")
-        if not checkpoints.parent.exists():
-            created.append(checkpoints.parent)
-        signer = create_audit_signer(app)
-        app.checkpointer.checkpoint()
-    finally:
-        app.close()
-    return {"audit_certificate": str(certificate_path(app)), "audit_certificate_sha256": signer.fingerprint}

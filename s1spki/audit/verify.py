@@ -22,10 +22,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ..audit_record import GENESIS_HASH
-from ..errors import Refused
-from .chain import Link
-from .checkpoint import Checkpoint
+from s1spki.audit.chain import Link
+from s1spki.audit.checkpoint import Checkpoint
+from s1spki.audit.record import GENESIS_HASH
+from s1spki.errors import Refused
 
 ALTERED = "altered"
 MISSING = "missing"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .context import AS_HELP, get, note
+from s1spki.cli.context import AS_HELP, get, note
 
 app = typer.Typer(help="The audit trail: export a period (signed), verify an export or the live trail, "
                        "issuance report.", no_args_is_help=True)
@@ -27,10 +27,10 @@ def export(
     as_: list[str] = typer.Option([], "--as", help="The auditor exporting (an operator of role auditor)."),
 ) -> None:
     """Export the audit records of a period with a manifest signed by the audit key (auditors; audited)."""
-    from ..audit.export import export_trail
+    from s1spki.auditor.export import export_trail
 
     cli = get(ctx)
-    result = export_trail(cli.app, as_, start, end, fmt, out)
+    result = export_trail(cli.command(as_), start, end, fmt, out)
     data = result.as_dict()
     span = f"records {data['first_seq']} to {data['last_seq']}" if data["count"] else "no records"
     cli.emit(data, f"exported {data['count']} audit records ({span}) to {data['records_file']}\n"
@@ -48,20 +48,20 @@ def verify(
 
     An export is checked with nothing but itself and the audit certificate: no database, no HSM. Exit 0 when
     it verifies; exit 3 with one line naming the first bad record and what is wrong with it."""
-    from ..audit.live import pinned_certificates
-    from ..audit.verify import AuditTampered
+    from s1spki.audit.signer import pinned_certificates
+    from s1spki.audit.verify import AuditTampered
 
     cli = get(ctx)
     pinned = pinned_certificates(cert)
     if file is not None:
-        from ..audit.export import verify_export
+        from s1spki.audit.offline import verify_export
 
         verdict = verify_export(file, manifest, pinned)
         what = f"export {file}"
     else:
-        from ..audit.live import verify_live
+        from s1spki.auditor.live import verify_live
 
-        verdict = verify_live(cli.app, pinned)
+        verdict = verify_live(cli.command([]), pinned)
         what = "the audit trail"
     if not verdict.ok:
         raise AuditTampered(verdict, what)
@@ -86,9 +86,9 @@ def report(
 
     Every certificate issued and revoked in the period, with its request, submitter, ARO, approvers and their
     signed statements."""
-    from ..audit.report import report_trail
+    from s1spki.auditor.report import report_trail
 
     cli = get(ctx)
-    data = report_trail(cli.app, as_, start, end, fmt, out)
+    data = report_trail(cli.command(as_), start, end, fmt, out)
     cli.emit(data, f"issuance report: {data['count']} certificates issued or revoked, written to "
                    f"{data['report_file']}\nmanifest: {data['manifest_file']}")

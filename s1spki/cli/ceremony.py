@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from .context import AS_HELP, get
+from s1spki.cli.context import AS_HELP, get
 
 app = typer.Typer(help="Key ceremonies: the root CA and issuing CAs, each under multi-person control.",
                   no_args_is_help=True)
@@ -32,10 +32,10 @@ def issuing(
 
 
 def _run(ctx: typer.Context, kind: str, names: list[str], name: str | None, root_name: str | None) -> None:
-    from ..ceremony import run_ceremony
+    from s1spki.ra.ceremony import run_ceremony
 
     cli = get(ctx)
-    record, transcript = run_ceremony(cli.app, kind, names, name, root_name)
+    record, transcript = run_ceremony(cli.command(names), kind, name, root_name)
     cli.emit({**record.as_dict(), "transcript": str(transcript)},
              f"{kind} CA {record.name!r} created: serial {record.certificate.serial}, sha256 "
              f"{record.certificate.fingerprint}\ntranscript: {transcript}")

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..errors import NotFound, UsageError
-from .context import AS_HELP, get, note
+from s1spki.cli.context import AS_HELP, get, note
+from s1spki.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
-    from ..store import CertificateRecord, StoreReader
+    from s1spki.store import CertificateRecord, StoreReader
 
 app = typer.Typer(help="Certificates: issue, show, list, export and revoke.", no_args_is_help=True)
 
@@ -24,10 +24,10 @@ def issue(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Issue a certificate for a request: profile, lint, reserve serial, HSM signature, store."""
-    from ..end_entity import issue_request
+    from s1spki.ra.issue import issue_request
 
     cli = get(ctx)
-    record = issue_request(cli.app, as_, request_id, ca)
+    record = issue_request(cli.command(as_), request_id, ca)
     cli.emit(record.as_dict(), f"certificate {record.id} issued: serial {record.serial} by {record.issuer_cn}, "
                                f"sha256 {record.fingerprint}")
 
@@ -50,7 +50,7 @@ def show(
 ) -> None:
     """Show one certificate."""
     cli = get(ctx)
-    record = _find(cli.app.store.reader, ident, issuer)
+    record = _find(cli.runtime.store.reader, ident, issuer)
     data = {**record.as_dict(), "pem": record.pem()}
     cli.emit(data, lambda: print("\n".join(f"{k}: {v}" for k, v in record.as_dict().items()) + "\n" + record.pem()))
 
@@ -65,7 +65,7 @@ def list_(
 ) -> None:
     """List certificates (or, with --reserved, serial reservations)."""
     cli = get(ctx)
-    reader = cli.app.store.reader
+    reader = cli.runtime.store.reader
     if reserved:
         serials = reader.serials()
         cli.emit([s.as_dict() for s in serials],
@@ -93,7 +93,7 @@ def export(
     cli = get(ctx)
     if fmt not in ("pem", "der"):
         raise UsageError(f"--format must be pem or der, not {fmt!r}")
-    record = _find(cli.app.store.reader, ident, issuer)
+    record = _find(cli.runtime.store.reader, ident, issuer)
     data = record.pem().encode("ascii") if fmt == "pem" else record.der
     if out is None and (fmt == "der" or cli.json):
         raise UsageError("give --out FILE for DER output or with --json")
@@ -121,10 +121,10 @@ def revoke(
 ) -> None:
     """Revoke a certificate and issue the new CRL at once; an issuing CA's certificate goes on the root's new ARL
     and needs the participants rapp/ names for ca.revoke."""
-    from ..revocation import revoke as revoke_certificate
+    from s1spki.ra.revocation import revoke as revoke_certificate
 
     cli = get(ctx)
-    revoked = revoke_certificate(cli.app, as_, serial, issuer, reason, requested_by)
+    revoked = revoke_certificate(cli.command(as_), serial, issuer, reason, requested_by)
     cli.emit(revoked.as_dict(), f"{revoked.revocation.issuer_cn}/{revoked.revocation.serial} revoked "
                                 f"({revoked.revocation.reason}); {revoked.crl.kind.upper()} {revoked.crl.number} of "
                                 f"{revoked.crl.ca} issued with {revoked.crl.entries} entries")

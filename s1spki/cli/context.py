@@ -1,4 +1,4 @@
-"""What every command receives: the CA home, the output mode, and the App opened on first use."""
+"""What every command receives: the CA home, the output mode, and the runtime opened on first use."""
 
 from __future__ import annotations
 
@@ -13,29 +13,47 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..config import resolve_home
+from s1spki.home.config import resolve_home
 
 if TYPE_CHECKING:
-    from ..app import App
+    from s1spki.command import Command
+    from s1spki.runtime import Runtime
 
 AS_HELP = "Operator performing this change (repeat for operations that need several people)."
-OPENED: list[App] = []  # the Apps this command opened, for main()'s end-of-command audit checkpoint
+OPENED: list[Runtime] = []  # the runtimes this command opened, for main()'s end-of-command audit checkpoint
+# How a runtime is made for a home: the product's default, or a test-only entry point's (clock, seams).
+RuntimeFactory = Callable[[Path], "Runtime"]
+_factory: list[RuntimeFactory] = []
+
+
+def use_runtime_factory(factory: RuntimeFactory) -> None:
+    """Make every command's runtime with `factory` (for a test-only entry point; see cli/main.py)."""
+    _factory[:] = [factory]
 
 
 @dataclass
 class CliContext:
     home: Path
     json: bool
-    _app: App | None = field(default=None, repr=False)
+    _runtime: Runtime | None = field(default=None, repr=False)
 
     @property
-    def app(self) -> App:
-        if self._app is None:
-            from ..app import App  # opening the CA is what costs; --help must not pay for it
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            if _factory:
+                self._runtime = _factory[0](self.home)
+            else:
+                from s1spki.runtime import Runtime  # opening the CA is what costs; --help must not pay for it
 
-            self._app = App(self.home)
-            OPENED.append(self._app)
-        return self._app
+                self._runtime = Runtime(self.home)
+            OPENED.append(self._runtime)
+        return self._runtime
+
+    def command(self, names: list[str]) -> Command:
+        """The command context for the operators named with --as."""
+        from s1spki.command import Command, Operators
+
+        return Command(self.runtime, Operators(tuple(names)))
 
     def emit(self, data: Any, human: Callable[[], None] | str | None = None) -> None:
         """With --json, the one JSON document on stdout; otherwise the human form."""

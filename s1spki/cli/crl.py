@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ..errors import NotFound, UsageError
-from .context import AS_HELP, CliContext, get, note
+from s1spki.cli.context import AS_HELP, CliContext, get, note
+from s1spki.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
-    from ..store.records import CrlRecord
+    from s1spki.store.records import CrlRecord
 
 app = typer.Typer(help="CRLs (issuing CAs) and the ARL (root): issue, re-issue on schedule, show.",
                   no_args_is_help=True)
@@ -36,10 +36,10 @@ def issue(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Issue an issuing CA's CRL now (a CRL is also issued on every revocation)."""
-    from ..crl import issue_scheduled
+    from s1spki.ra.crl import issue_scheduled
 
     cli = get(ctx)
-    _report(cli, issue_scheduled(cli.app, as_, "crl", ca, if_due), "CRL")
+    _report(cli, issue_scheduled(cli.command(as_), "crl", ca, if_due), "CRL")
 
 
 @app.command("arl")
@@ -49,10 +49,10 @@ def arl(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Issue the root's ARL (the revoked issuing CA certificates) now; needs the participants rapp/ names."""
-    from ..crl import issue_scheduled
+    from s1spki.ra.crl import issue_scheduled
 
     cli = get(ctx)
-    _report(cli, issue_scheduled(cli.app, as_, "arl", None, if_due), "ARL")
+    _report(cli, issue_scheduled(cli.command(as_), "arl", None, if_due), "ARL")
 
 
 @app.command("show")
@@ -63,12 +63,12 @@ def show(
     fmt: str = typer.Option("pem", "--format", help="pem or der, for --out."),
 ) -> None:
     """Show the current CRL or ARL of each CA (number, times, entries, SHA-256); --out writes one."""
-    from ..crl import pem_bytes
+    from s1spki.issuance.crl import pem_bytes
 
     cli = get(ctx)
     if fmt not in ("pem", "der"):
         raise UsageError(f"--format must be pem or der, not {fmt!r}")
-    reader = cli.app.store.reader
+    reader = cli.runtime.store.reader
     names = [ca] if ca else [c.name for c in reader.cas()]
     if ca and reader.ca(ca) is None:
         raise NotFound(f"no CA named {ca!r}")

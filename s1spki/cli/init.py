@@ -7,14 +7,14 @@ from pathlib import Path
 
 import typer
 
-from ..clock import Clock
-from ..config import DEFAULT_TOKEN_LABEL
-from ..errors import UsageError
-from .context import get, note
+from s1spki.cli.context import get, note
+from s1spki.errors import UsageError
+from s1spki.home.config import DEFAULT_TOKEN_LABEL
+from s1spki.values.clock import Clock
 
 
 def _people(values: list[str], kind: str) -> list[tuple[str, str, object]]:
-    from ..operators.credentials import load_public_key
+    from s1spki.credentials.credential import load_public_key
 
     people = []
     for value in values:
@@ -40,7 +40,7 @@ def init(
     policy: Path | None = typer.Option(None, "--policy", help="policy/ folder to copy (default: the shipped one)."),
     rapp: Path | None = typer.Option(None, "--rapp", help="rapp/ folder to copy (default: the shipped one)."),
 ) -> None:
-    from ..initialise import InitOptions, initialise
+    from s1spki.ra.initialise import InitOptions, initialise
 
     cli = get(ctx)
     people = _people(custodian, "custodian") + _people(ra_manager, "manager")

@@ -11,11 +11,11 @@ import typer
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ..errors import LintRefused, S1spkiError, UsageError
-from .context import CliContext, get
+from s1spki.cli.context import CliContext, get
+from s1spki.errors import LintRefused, S1spkiError, UsageError
 
 if TYPE_CHECKING:
-    from ..lint import LintContext
+    from s1spki.lint import LintContext
 
 
 def lint(
@@ -24,7 +24,7 @@ def lint(
     issuer: Path | None = typer.Option(None, "--issuer", help="The CA certificate that should have issued them."),
     verify: bool = typer.Option(False, "--verify-signature", help="Also verify signatures (needs the issuer)."),
 ) -> None:
-    from ..lint import has_errors, lint_file
+    from s1spki.lint import has_errors, lint_file
 
     cli = get(ctx)
     issuer_der = _read_issuer(issuer) if issuer else None
@@ -60,12 +60,12 @@ def _read_issuer(path: Path) -> bytes:
 
 def _context(cli: CliContext, issuer_der: bytes | None, verify: bool) -> LintContext:
     """Inside a CA home the policy in force sets the rules; elsewhere the spec's defaults apply."""
-    from ..issuance import lint_context
-    from ..lint import LintContext
+    from s1spki.issuance.lint_gate import lint_context
+    from s1spki.lint import LintContext
 
     if (cli.home / "s1spki.toml").is_file():
         try:
-            base = lint_context(cli.app.policy, None)
+            base = lint_context(cli.runtime.policy, None)
         except S1spkiError:
             base = LintContext()
     else:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import typer
 
-from ..config import resolve_home
-from ..errors import S1spkiError
-from . import audit, ceremony, cert, crl, init, lint, operator, org, repo, request
-from .context import CliContext
+from s1spki.cli import audit, ceremony, cert, crl, init, lint, operator, org, repo, request
+from s1spki.cli.context import CliContext, RuntimeFactory, use_runtime_factory
+from s1spki.errors import S1spkiError
+from s1spki.home.config import resolve_home
 
 app = typer.Typer(
     name="s1spki",
@@ -61,7 +61,10 @@ def _global_json_first(argv: list[str]) -> list[str]:
     return ["--json"] + [a for a in argv if a != "--json"]
 
 
-def main() -> None:
+def main(runtime_factory: RuntimeFactory | None = None) -> None:
+    """Run the command line; `runtime_factory` is for test-only entry points that inject a clock or seams."""
+    if runtime_factory is not None:
+        use_runtime_factory(runtime_factory)
     argv = _global_json_first(sys.argv[1:])
     code = 0
     try:
@@ -91,7 +94,7 @@ def _finish(code: int) -> None:
     """After every command, done or refused: sign a checkpoint of the audit chain if it grew (s1spki.audit).
 
     Never changes the command's result; a checkpoint that failed after a successful command is a warning."""
-    from .context import OPENED
+    from s1spki.cli.context import OPENED
 
     for opened in OPENED:
         try:
@@ -105,7 +108,7 @@ def _finish(code: int) -> None:
 def _close() -> None:
     if "s1spki.hsm" not in sys.modules:
         return
-    from ..hsm import Hsm
+    from s1spki.hsm import Hsm
 
     with suppress(Exception):  # closing must never mask the command's own result
         Hsm.close_all()

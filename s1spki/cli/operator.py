@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from ..errors import NotFound, UsageError
-from ..secrets import source_from_flags
-from .context import AS_HELP, get
+from s1spki.cli.context import AS_HELP, get
+from s1spki.errors import NotFound, UsageError
+from s1spki.home.secret_source import source_from_flags
 
 app = typer.Typer(help="Operators: make credentials, register, list, show and withdraw RA personnel.",
                   no_args_is_help=True)
@@ -27,8 +27,8 @@ def keygen(
     softhsm_conf: Path | None = typer.Option(None, "--softhsm-conf", help="SoftHSM config of that token."),
 ) -> None:
     """Make a P-256 credential: an encrypted PEM key file, or a key on a PKCS#11 token (--pkcs11-*)."""
-    from ..operators import keygen_file, keygen_pkcs11
-    from ..personnel import public_key_pem
+    from s1spki.credentials import keygen_file, keygen_pkcs11
+    from s1spki.ra.staff import public_key_pem
 
     cli = get(ctx)
     folder = (out or cli.home / "credentials").resolve()
@@ -54,11 +54,11 @@ def add(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Register an operator with a role and public key."""
-    from ..operators.credentials import load_public_key
-    from ..personnel import add_operator
+    from s1spki.credentials.credential import load_public_key
+    from s1spki.ra.staff import add_operator
 
     cli = get(ctx)
-    record = add_operator(cli.app, as_, name, tuple(role), load_public_key(public_key))
+    record = add_operator(cli.command(as_), name, tuple(role), load_public_key(public_key))
     cli.emit(record.as_dict(), f"operator {record.name} registered as {', '.join(record.roles)}")
 
 
@@ -69,10 +69,10 @@ def withdraw(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Withdraw an operator: from now on they may not act."""
-    from ..personnel import withdraw_operator
+    from s1spki.ra.staff import withdraw_operator
 
     cli = get(ctx)
-    record = withdraw_operator(cli.app, as_, name)
+    record = withdraw_operator(cli.command(as_), name)
     cli.emit(record.as_dict(), f"operator {record.name} withdrawn")
 
 
@@ -80,7 +80,7 @@ def withdraw(
 def list_(ctx: typer.Context) -> None:
     """List operators with their roles and status."""
     cli = get(ctx)
-    records = cli.app.store.reader.operators()
+    records = cli.runtime.store.reader.operators()
     cli.emit([r.as_dict() for r in records],
              lambda: cli.table("operators", ["name", "roles", "status", "key sha256"],
                                [[r.name, " ".join(r.roles), r.status, r.key_sha256[:16]] for r in records]))
@@ -90,7 +90,7 @@ def list_(ctx: typer.Context) -> None:
 def show(ctx: typer.Context, name: str = typer.Argument(..., help="Operator name.")) -> None:
     """Show one operator."""
     cli = get(ctx)
-    record = cli.app.store.reader.operator(name)
+    record = cli.runtime.store.reader.operator(name)
     if record is None:
         raise NotFound(f"unknown operator {name!r}")
     cli.emit(record.as_dict(), "\n".join(f"{k}: {v}" for k, v in record.as_dict().items()))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from ..errors import NotFound
-from .context import AS_HELP, get
+from s1spki.cli.context import AS_HELP, get
+from s1spki.errors import NotFound
 
 app = typer.Typer(help="Subscriber organisations, their SROs and AROs: register, list, show, withdraw.",
                   no_args_is_help=True)
@@ -20,10 +20,10 @@ def register(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Register a subscriber organisation."""
-    from ..registration import register_organisation
+    from s1spki.ra.organisations import register_organisation
 
     cli = get(ctx)
-    record = register_organisation(cli.app, as_, name, eui64, role)
+    record = register_organisation(cli.command(as_), name, eui64, role)
     cli.emit(record.as_dict(), f"organisation {record.name} registered: EUI-64 {', '.join(record.eui64s)}; "
                                f"roles {', '.join(record.roles)}")
 
@@ -32,7 +32,7 @@ def register(
 def list_(ctx: typer.Context) -> None:
     """List organisations."""
     cli = get(ctx)
-    records = cli.app.store.reader.organisations()
+    records = cli.runtime.store.reader.organisations()
     cli.emit([r.as_dict() for r in records],
              lambda: cli.table("organisations", ["name", "status", "EUI-64", "roles"],
                                [[r.name, r.status, " ".join(r.eui64s), " ".join(r.roles)] for r in records]))
@@ -42,10 +42,10 @@ def list_(ctx: typer.Context) -> None:
 def show(ctx: typer.Context, name: str = typer.Argument(..., help="Organisation name.")) -> None:
     """Show one organisation."""
     cli = get(ctx)
-    record = cli.app.store.reader.organisation(name)
+    record = cli.runtime.store.reader.organisation(name)
     if record is None:
         raise NotFound(f"unknown organisation {name!r}")
-    officers = cli.app.store.reader.officers(name)
+    officers = cli.runtime.store.reader.officers(name)
     data = {**record.as_dict(), "officers": [o.as_dict() for o in officers]}
     cli.emit(data, lambda: (print("\n".join(f"{k}: {v}" for k, v in record.as_dict().items())),
                             cli.table("officers", ["kind", "name", "status", "nominated by", "checks"],
@@ -61,10 +61,10 @@ def withdraw(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """End of subscription: withdraw the organisation and its officers, revoke all its certificates."""
-    from ..officers import withdraw_organisation
+    from s1spki.ra.organisations import withdraw_organisation
 
     cli = get(ctx)
-    record, revoked = withdraw_organisation(cli.app, as_, name)
+    record, revoked = withdraw_organisation(cli.command(as_), name)
     cli.emit({**record.as_dict(), "revoked": revoked},
              f"organisation {record.name} withdrawn; its SROs and AROs are withdrawn; {len(revoked)} certificate(s) "
              "revoked and the CRL re-issued")
@@ -89,10 +89,10 @@ def sro_add(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Register a verified Senior Responsible Officer."""
-    from ..officers import add_sro
+    from s1spki.ra.subscriber_officers import add_sro
 
     cli = get(ctx)
-    record = add_sro(cli.app, as_, org, name, identity_evidence, authority_evidence)
+    record = add_sro(cli.command(as_), org, name, identity_evidence, authority_evidence)
     cli.emit(record.as_dict(), f"SRO {record.name} of {record.org_name} is {record.status}")
 
 
@@ -104,10 +104,10 @@ def sro_withdraw(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Withdraw an SRO at once."""
-    from ..officers import withdraw_officer
+    from s1spki.ra.subscriber_officers import withdraw_officer
 
     cli = get(ctx)
-    record = withdraw_officer(cli.app, as_, org, "sro", name)
+    record = withdraw_officer(cli.command(as_), org, "sro", name)
     cli.emit(record.as_dict(), f"SRO {record.name} of {record.org_name} withdrawn")
 
 
@@ -121,10 +121,10 @@ def aro_add(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Record an SRO's nomination of an ARO (active only once verified with `aro verify`)."""
-    from ..officers import add_aro
+    from s1spki.ra.subscriber_officers import add_aro
 
     cli = get(ctx)
-    record = add_aro(cli.app, as_, org, name, nominated_by, nomination_evidence)
+    record = add_aro(cli.command(as_), org, name, nominated_by, nomination_evidence)
     cli.emit(record.as_dict(), f"ARO {record.name} of {record.org_name} nominated by {record.nominated_by}: "
                                "record the identity check and BS 7858 screening with `org aro verify`")
 
@@ -139,10 +139,10 @@ def aro_verify(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Record an ARO's identity check or BS 7858 screening; with both the ARO becomes active."""
-    from ..officers import verify_aro
+    from s1spki.ra.subscriber_officers import verify_aro
 
     cli = get(ctx)
-    record = verify_aro(cli.app, as_, org, name, check, evidence)
+    record = verify_aro(cli.command(as_), org, name, check, evidence)
     cli.emit(record.as_dict(), f"ARO {record.name} of {record.org_name}: {check} recorded; {record.status}")
 
 
@@ -154,8 +154,8 @@ def aro_withdraw(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Withdraw an ARO at once."""
-    from ..officers import withdraw_officer
+    from s1spki.ra.subscriber_officers import withdraw_officer
 
     cli = get(ctx)
-    record = withdraw_officer(cli.app, as_, org, "aro", name)
+    record = withdraw_officer(cli.command(as_), org, "aro", name)
     cli.emit(record.as_dict(), f"ARO {record.name} of {record.org_name} withdrawn")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .context import get
+from s1spki.cli.context import get
 
 app = typer.Typer(help="The published repository: publish.", no_args_is_help=True)
 
@@ -18,9 +18,9 @@ def publish(
 ) -> None:
     """Write the CA certificates, the current CRLs and ARL, and index.json of the issued certificates (keyed by
     issuer CN and serial, and by EUI-64, role and key usage); each file is replaced atomically."""
-    from ..repository import publish as publish_repository
+    from s1spki.ra.repository import publish as publish_repository
 
     cli = get(ctx)
-    published = publish_repository(cli.app, out or cli.home / "repository")
+    published = publish_repository(cli.command([]), out or cli.home / "repository")
     cli.emit(published.as_dict(), f"published {len(published.files)} files ({published.certificates} certificates "
                                   f"in the index) to {published.out}")

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ..errors import NotFound, UsageError
-from .context import AS_HELP, CliContext, get
-
-if TYPE_CHECKING:
-    from ..store import RequestRecord
+from s1spki.cli.context import AS_HELP, get
+from s1spki.errors import NotFound, UsageError
 
 app = typer.Typer(help="Certificate requests: submit, approve, reject, list and show.", no_args_is_help=True)
 
@@ -30,15 +26,15 @@ def submit(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Submit a certificate request; the CA decides its contents, the request gives only the key."""
-    from ..end_entity import submit_request
+    from s1spki.ra.requests import submit_request
 
     cli = get(ctx)
     try:
         with csr.open("rb") as handle:  # one byte past the limit is enough to refuse a huge file
-            data = handle.read(cli.app.policy.max_request_bytes + 1)
+            data = handle.read(cli.runtime.policy.max_request_bytes + 1)
     except OSError as exc:
         raise UsageError(f"cannot read --csr {csr}: {exc.strerror}") from None
-    record = submit_request(cli.app, as_, org, role, key_usage, eui64, cn, data, aro)
+    record = submit_request(cli.command(as_), org, role, key_usage, eui64, cn, data, aro)
     cli.emit(record.as_dict(), f"request {record.id} submitted for {record.org_name} ({record.role}, "
                                f"{record.key_usage}, EUI-64 {record.eui64})")
 
@@ -54,19 +50,19 @@ def approve(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Approve a request: your signed statement over the request's digest (never your own request)."""
-    from ..approvals import decide, read_statement, sign_approval
+    from s1spki.ra.approvals import decide, read_statement, sign_approval
 
     cli = get(ctx)
     if sign_only:
         if out is None or len(as_) != 1:
             raise UsageError("--sign-only needs exactly one --as and --out FILE")
-        signed = sign_approval(cli.app, as_[0], request_id)
+        signed = sign_approval(cli.command(as_), as_[0], request_id)
         out.write_text(json.dumps(signed.as_record(), indent=2) + "\n", encoding="utf-8")
         cli.emit({"statement": str(out), "request": request_id, "operator": as_[0]}, f"wrote {out}")
         return
     if statement is not None and as_:
         raise UsageError("give --statement (signed earlier) or --as, not both")
-    record = decide(cli.app, as_, request_id, "approve", statement=read_statement(statement) if statement else None)
+    record = decide(cli.command(as_), request_id, "approve", statement=read_statement(statement) if statement else None)
     cli.emit(record.as_dict(), f"request {request_id} approved by {record.operator}")
 
 
@@ -78,29 +74,23 @@ def reject(
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Reject a request: it can no longer be issued."""
-    from ..approvals import decide
+    from s1spki.ra.approvals import decide
 
     cli = get(ctx)
-    record = decide(cli.app, as_, request_id, "reject", reason=reason)
+    record = decide(cli.command(as_), request_id, "reject", reason=reason)
     cli.emit(record.as_dict(), f"request {request_id} rejected by {record.operator}")
-
-
-def _waiting_for(cli: CliContext, record: RequestRecord) -> dict[str, Any]:
-    """Who the request waits for: approvals given and still needed under its recorded rule."""
-    approvals = cli.app.store.reader.approvals(record.id)
-    given = [a.operator for a in approvals if a.decision == "approve"]
-    needed = max(int(record.rule.get("approvals", 0)) - len(given), 0) if record.status == "submitted" else 0
-    return {"approvals": [a.as_dict() for a in approvals], "approved_by": given, "approvals_missing": needed,
-            "approver_roles": record.rule.get("approver_roles", [])}
 
 
 @app.command("list")
 def list_(ctx: typer.Context,
           status: str | None = typer.Option(None, "--status", help="submitted, issued or rejected.")) -> None:
     """List requests, with the approvals each still waits for."""
+    from s1spki.ra.requests import waiting_for
+
     cli = get(ctx)
-    records = cli.app.store.reader.requests(status)
-    rows = [{**r.as_dict(), **_waiting_for(cli, r)} for r in records]
+    records = cli.runtime.store.reader.requests(status)
+    command = cli.command([])
+    rows = [{**r.as_dict(), **waiting_for(command, r)} for r in records]
     cli.emit(rows, lambda: cli.table(
         "requests", ["id", "organisation", "ARO", "role", "key usage", "EUI-64", "status", "by", "approved by",
                      "waiting for"],
@@ -113,9 +103,11 @@ def list_(ctx: typer.Context,
 @app.command("show")
 def show(ctx: typer.Context, request_id: int = typer.Argument(..., help="Request id.")) -> None:
     """Show one request with its approvals."""
+    from s1spki.ra.requests import waiting_for
+
     cli = get(ctx)
-    record = cli.app.store.reader.request(request_id)
+    record = cli.runtime.store.reader.request(request_id)
     if record is None:
         raise NotFound(f"no request {request_id}")
-    data = {**record.as_dict(), **_waiting_for(cli, record)}
+    data = {**record.as_dict(), **waiting_for(cli.command([]), record)}
     cli.emit(data, "\n".join(f"{k}: {v}" for k, v in data.items() if k != "approvals"))

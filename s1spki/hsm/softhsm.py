@@ -14,8 +14,8 @@ import subprocess
 from pathlib import Path
 
 from s1spki.errors import HsmError, Refused
+from s1spki.home.shipped import data_dir
 from s1spki.hsm.settings import TOKEN_LABEL_MAX_BYTES
-from s1spki.resources import data_dir
 
 TEMPLATE_NAME = "softhsm2.conf.template"
 TOKEN_DIR_PLACEHOLDER = "@TOKEN_DIR@"

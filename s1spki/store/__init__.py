@@ -1,7 +1,7 @@
 """The CA's database behind use-case methods: reads in `reader`, audited writes in `writer`."""
 
-from .reader import StoreReader
-from .records import (
+from s1spki.store.reader import StoreReader
+from s1spki.store.records import (
     ApprovalRecord,
     CaRecord,
     CertificateRecord,
@@ -12,7 +12,7 @@ from .records import (
     RequestRecord,
     SerialRecord,
 )
-from .writer import ChangeTx, Duplicate, Store
+from s1spki.store.writer import ChangeTx, Duplicate, Store
 
 __all__ = [
     "ApprovalRecord",

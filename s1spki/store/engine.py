@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import StoreError
+from s1spki.errors import StoreError
 
 WRITE_OPTION = "s1spki_write"
 

@@ -10,10 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import NotFound, UsageError
-from . import schema as t
-from .engine import translated_errors
-from .records import (
+from s1spki.errors import NotFound, UsageError
+from s1spki.store import schema as t
+from s1spki.store.engine import translated_errors
+from s1spki.store.records import (
     ApprovalRecord,
     CaRecord,
     CertificateRecord,

@@ -8,21 +8,25 @@ own, after the refused change was rolled back.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy.engine import Connection, Engine
 
-from ..audit_record import GENESIS_HASH, AuditEvent, chain_hash, hashed_fields
-from ..canonical import canonical_json
-from ..clock import Clock, iso
-from ..errors import Refused, StoreError
-from . import schema as t
-from .engine import make_engine, translated_errors, write_transaction
-from .reader import StoreReader
+from s1spki.audit.record import GENESIS_HASH, AuditEvent, chain_hash, hashed_fields
+from s1spki.errors import Refused, StoreError
+from s1spki.store import schema as t
+from s1spki.store.engine import make_engine, translated_errors, write_transaction
+from s1spki.store.reader import StoreReader
+from s1spki.values.canonical import canonical_json
+from s1spki.values.clock import Clock, iso
+from s1spki.values.keys import key_sha256
 
 
 class Duplicate(Refused):
@@ -113,11 +117,15 @@ class ChangeTx:
         return self._insert(t.requests, {**values, "status": "submitted", "submitted_at": self.now},
                             "request already exists")
 
-    def add_certificate(self, values: dict[str, Any]) -> int:
+    def add_certificate(self, certificate: x509.Certificate, *, kind: str, issuer_cn: str, serial: str,
+                        policy_hash: str, **extra: Any) -> int:
+        """Store a signed certificate (its reserved serial becomes issued); returns its id."""
+        values = certificate_row(certificate, kind=kind, issuer_cn=issuer_cn, serial=serial, policy_hash=policy_hash,
+                                 **extra)
         cert_id = self._insert(t.certificates, {**values, "issued_at": self.now, "status": "valid"},
                                "this public key or serial is already certified")
         self.conn.execute(t.serials.update()
-                          .where(t.serials.c.issuer_cn == values["issuer_cn"], t.serials.c.serial == values["serial"])
+                          .where(t.serials.c.issuer_cn == issuer_cn, t.serials.c.serial == serial)
                           .values(status="issued"))
         return cert_id
 
@@ -201,6 +209,19 @@ class ChangeTx:
         if changed.rowcount != 1:
             raise Duplicate(f"cRLNumber {number} of {ca} is not reserved")
 
+def certificate_row(certificate: x509.Certificate, **values: Any) -> dict[str, Any]:
+    """The `certificates` row of a signed certificate: its bytes and the facts looked up by."""
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    return {
+        **values,
+        "key_sha256": key_sha256(certificate.public_key()),
+        "not_before": certificate.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "not_after": certificate.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "der": der,
+        "fingerprint": hashlib.sha256(der).hexdigest(),
+    }
+
+
 class Store:
     """The CA's database: `reader` for queries, `change()` and `record_refusal()` for writes."""
 
@@ -208,10 +229,8 @@ class Store:
         self.engine = engine
         self.clock = clock
         self.reader = StoreReader(engine)
-        # s1spki.audit: called with each committed record's seq (checkpoints); audit_trail=False is for
-        # scripts/bench only, to measure what the trail costs (no command can turn it off).
+        # called with each committed record's seq (the audit checkpointer)
         self.on_append: Callable[[int], None] | None = None
-        self.audit_trail = True
 
     @classmethod
     def create(cls, url: str, clock: Clock, home_id: str) -> Store:
@@ -249,18 +268,27 @@ class Store:
             yield tx
             if tx.object_id is not None:  # an object the change itself created, e.g. a new request's id
                 event = replace(event, object_id=tx.object_id)
-            appended = tx.append_audit(event) if self.audit_trail else None
+            appended = tx.append_audit(event)
         self._appended(appended)
 
     def record_refusal(self, event: AuditEvent) -> None:
         with translated_errors(f"recording the refusal of {event.event}"), write_transaction(self.engine) as conn:
-            appended = ChangeTx(conn, self.clock).append_audit(event) if self.audit_trail else None
+            appended = ChangeTx(conn, self.clock).append_audit(event)
         self._appended(appended)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
-    # --- audit trail (s1spki.audit): checkpoints ---
+    # --- audit trail: what the checkpointer asks of the store (s1spki.audit.checkpoint.CheckpointStore) ---
+
+    def audit_head(self) -> tuple[int, str]:
+        return self.reader.audit_head()
+
+    def last_checkpoint_seq(self) -> int:
+        return self.reader.last_checkpoint_seq()
+
+    def audit_signers(self) -> list[dict[str, Any]]:
+        return self.reader.audit_signers()
 
     def _appended(self, appended: tuple[int, str] | None) -> None:
         if appended is not None and self.on_append is not None:

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from s1spki.audit.chain import link, link_hash, record_bytes
 from s1spki.audit.checkpoint import Checkpoint
-from s1spki.audit_record import GENESIS_HASH, AuditEvent, chain_hash, hashed_fields
-from s1spki.canonical import canonical_json
+from s1spki.audit.record import GENESIS_HASH, AuditEvent, chain_hash, hashed_fields
+from s1spki.values.canonical import canonical_json
 
 HOME_ID = "0a6a4c1e-0000-4000-8000-000000000001"
 EVENTS = ("request.submit", "serial.reserve", "cert.issue", "org.register", "operator.add")

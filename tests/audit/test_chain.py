@@ -7,11 +7,11 @@ import json
 import pytest
 
 from s1spki.audit.chain import COLUMNS, NULLABLE, link_hash, record_bytes
-from s1spki.audit.export import CSV_HEADER, csv_row, export_line
-from s1spki.audit_record import GENESIS_HASH, AuditEvent, chain_hash, hashed_fields
-from s1spki.canonical import canonical_json
+from s1spki.audit.export_format import CSV_HEADER, csv_row, export_line
+from s1spki.audit.record import GENESIS_HASH, AuditEvent, chain_hash, hashed_fields
 from s1spki.store import schema
 from s1spki.store.reader import AuditSnapshot
+from s1spki.values.canonical import canonical_json
 from tests.audit.factory import chain, event, row_for
 
 ODD = [

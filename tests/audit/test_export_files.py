@@ -7,7 +7,7 @@ import csv
 import json
 from pathlib import Path
 
-from s1spki.audit.export import CSV_HEADER, csv_links, csv_row, export_line, jsonl_links
+from s1spki.audit.export_format import CSV_HEADER, csv_links, csv_row, export_line, jsonl_links
 from s1spki.audit.verify import ALTERED, verify_chain
 from tests.audit.factory import HOME_ID, chain, links
 

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from s1spki.audit import fast
 from s1spki.audit.chain import COLUMNS, FAST_SQL, record_bytes
-from s1spki.audit.export import export_line
+from s1spki.audit.export_format import export_line
+from s1spki.audit.record import GENESIS_HASH
 from s1spki.audit.verify import verify_chain, verify_stretches
-from s1spki.audit_record import GENESIS_HASH
 from s1spki.store import schema
 from tests.audit.factory import HOME_ID, Signer, chain, links, row_for
 from tests.audit.test_chain import ODD

@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from s1spki.canonical import canonical_json
+from s1spki.values.canonical import canonical_json
 from tests.conftest import ACME, ACME_ARO, ACME_EUI, CaHome, assert_refused
 
 NEW_ORG = ["org", "register", "New Energy Ltd", "--eui64", "90B3D51F30030000", "--role", "supplier"]

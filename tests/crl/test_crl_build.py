@@ -1,5 +1,6 @@
-"""s1spki.crl below the CLI: entries encoded as asn1crypto would, and a CRL too large for a full lint is
-issued complete, signed and verified, with a lint form that still sees every reason."""
+"""CRLs below the CLI (s1spki.ra.crl, s1spki.issuance.crl): entries encoded as asn1crypto would, and a CRL
+too large for a full lint is issued complete, signed and verified, with a lint form that still sees every
+reason."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 
-from s1spki.app import App
-from s1spki.crl import FULL_LINT_ENTRIES, entry_der, issue
+from s1spki.command import Command, Operators
 from s1spki.errors import LintRefused
 from s1spki.hsm import Hsm
+from s1spki.issuance.crl import FULL_LINT_ENTRIES, entry_der
+from s1spki.issuance.profile import serial_hex
 from s1spki.policy import REVOCATION_REASON_CODES
-from s1spki.profile import serial_hex
+from s1spki.ra.cas import open_issuer
+from s1spki.ra.crl import issue
+from s1spki.runtime import Runtime
 from tests.cli.crl.helpers import ISSUING
 from tests.conftest import REPO, CaHome
 
@@ -46,21 +50,22 @@ def test_entry_is_the_der_asn1crypto_makes(serial: int, when: datetime) -> None:
 
 
 @pytest.fixture
-def app(ca: CaHome) -> Iterator[App]:
-    app = App(ca.home)
-    yield app
-    app.close()
+def app(ca: CaHome) -> Iterator[Runtime]:
+    runtime = Runtime(ca.home)
+    yield runtime
+    runtime.close()
     Hsm.close_all()
 
 
-def _issue(app: App):  # type: ignore[no-untyped-def]
+def _issue(app: Runtime):  # type: ignore[no-untyped-def]
+    cmd = Command(app, Operators(("carol",)))
     ca = app.store.reader.ca(ISSUING)
     assert ca is not None
-    event = app.event("crl.issue", "carol", "ra_manager", "crl", ISSUING)
-    return ca, issue(app, ca, app.hsm().signing_key(ca.key_label), event)
+    event = cmd.event("crl.issue", "crl", ISSUING, actor="carol", actor_role="ra_manager")
+    return ca, issue(cmd, ca, open_issuer(cmd, ca), event)
 
 
-def test_a_crl_beyond_the_full_lint_is_complete_signed_and_says_what_was_linted(app: App, ca: CaHome) -> None:
+def test_a_crl_beyond_the_full_lint_is_complete_signed_and_says_what_was_linted(app: Runtime, ca: CaHome) -> None:
     count = 3 * FULL_LINT_ENTRIES
     serials = bench_crl.insert_certificates(app, ISSUING, count, revoked=True)
     issuing, record = _issue(app)
@@ -76,7 +81,7 @@ def test_a_crl_beyond_the_full_lint_is_complete_signed_and_says_what_was_linted(
     assert details["entries"] == count and FULL_LINT_ENTRIES // 2 < details["entries_linted"] <= FULL_LINT_ENTRIES + 10
 
 
-def test_the_lint_form_sees_every_reason_of_a_large_crl(app: App, ca: CaHome) -> None:
+def test_the_lint_form_sees_every_reason_of_a_large_crl(app: Runtime, ca: CaHome) -> None:
     count = 3 * FULL_LINT_ENTRIES
     serials = bench_crl.insert_certificates(app, ISSUING, count, revoked=True)
     # One entry in the middle, off the evenly spaced sample, with a reason the policy never allows.

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from s1spki.errors import ConfigError, HsmError, Refused
+from s1spki.home.shipped import data_dir
 from s1spki.hsm import HsmSettings, create_softhsm_token, find_softhsm_module, read_pin, softhsm_token_labels
 from s1spki.hsm import softhsm as softhsm_module_
-from s1spki.resources import data_dir
 
 USER_PIN, SO_PIN = "user-7f3a9c", "so-d41e88"
 

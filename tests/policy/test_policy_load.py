@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from s1spki.errors import ConfigError
+from s1spki.home.shipped import data_dir
 from s1spki.policy import load_policy
 from s1spki.rapp import load_rapp
-from s1spki.resources import data_dir
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_shipped_rapp_needs_two_custodians_for_ceremonies() -> None:
 
 
 def test_every_check_rapp_may_name_is_implemented() -> None:
+    from s1spki.issuance.registration import _CHECKS
     from s1spki.rapp import CHECKS
-    from s1spki.registration import _CHECKS
 
     assert set(_CHECKS) == set(CHECKS)

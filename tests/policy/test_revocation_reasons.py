@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from s1spki.errors import ConfigError
+from s1spki.home.shipped import data_dir
 from s1spki.policy import load_policy
-from s1spki.resources import data_dir
 
 SHIPPED = '''reasons = ["keyCompromise", "cACompromise", "affiliationChanged", "superseded", "cessationOfOperation",
            "privilegeWithdrawn"]'''

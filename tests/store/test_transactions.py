@@ -6,10 +6,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from s1spki.audit_record import AuditEvent
-from s1spki.clock import Clock
+from s1spki.audit.record import AuditEvent
 from s1spki.store import Store
 from s1spki.store import schema as t
+from s1spki.values.clock import Clock
 
 
 def test_an_open_read_does_not_block_a_writer_and_keeps_its_snapshot(tmp_path: Path) -> None:

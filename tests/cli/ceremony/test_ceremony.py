@@ -11,8 +11,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from s1spki.canonical import canonical_json
 from s1spki.hsm import Hsm, HsmSettings, find_softhsm_module
+from s1spki.values.canonical import canonical_json
 from tests.conftest import CaHome
 
 

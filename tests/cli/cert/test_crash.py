@@ -12,7 +12,8 @@ from tests.conftest import CaHome
 def test_kill_after_reserve_leaves_a_reserved_unissued_serial(ca: CaHome) -> None:
     request_id = str(ca.submit_approved())
 
-    killed = ca.run("cert", "issue", request_id, "--as", "carol", env={"S1SPKI_FAULT": "kill-after-reserve"})
+    killed = ca.run("cert", "issue", request_id, "--as", "carol", env={"S1SPKI_TEST_KILL_AT": "serial-reserved"},
+                    seams=True)
 
     assert killed.code in (-signal.SIGKILL, 128 + signal.SIGKILL), str(killed)
     reserved = ca.ok("--json", "cert", "list", "--reserved").json()

@@ -14,8 +14,8 @@ from asn1crypto import core, pem
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 
+from s1spki.issuance.profile import serial_hex
 from s1spki.lint import pkilint_adapter
-from s1spki.profile import serial_hex
 from tests.cli.crl.helpers import ISSUING, ROOT, current, openssl, revoke
 from tests.conftest import REPO, CaHome, assert_refused
 
@@ -97,15 +97,17 @@ def test_crl_number_strictly_increases_over_reissues(ca: CaHome) -> None:
 ISSUER = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
-    from s1spki.app import App
-    from s1spki.crl import issue_scheduled
+    from s1spki.command import Command, Operators
+    from s1spki.ra.crl import issue_scheduled
+    from s1spki.runtime import Runtime
     home, name, rounds, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
-    app = App(home)
-    app.operator_key(name), app.hsm(), app.store.reader.cas()
+    runtime = Runtime(home)
+    runtime.operator_key(name), runtime.hsm(), runtime.store.reader.cas()
+    cmd = Command(runtime, Operators((name,)))
     print("ready", flush=True)
     while not go.exists():
         time.sleep(0.01)
-    print(json.dumps([issue_scheduled(app, [name], "crl").number for _ in range(rounds)]))
+    print(json.dumps([issue_scheduled(cmd, "crl").number for _ in range(rounds)]))
 """)
 
 

@@ -154,7 +154,7 @@ def test_a_rejected_request_cannot_be_issued_or_approved(ca: CaHome) -> None:
 def test_approvals_verify_offline_from_the_audit_trail(ca: CaHome) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from s1spki.operators import SignedStatement, verify_statement
+    from s1spki.credentials import SignedStatement, verify_statement
 
     request = _submit(ca)
     ca.ok("request", "approve", request, "--as", "dave")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from s1spki.home.shipped import data_dir
 from s1spki.rapp import load_rapp
-from s1spki.resources import data_dir
 from tests.conftest import ACME, ACME_ARO, ACME_SRO, OPERATOR_FOR_ROLE, CaHome, make_csr
 
 RAPP = load_rapp(data_dir("rapp"))

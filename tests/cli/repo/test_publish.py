@@ -10,7 +10,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from s1spki.repository import write_atomic
+from s1spki.ra.repository import write_atomic
 from tests.cli.crl.helpers import ISSUING, ROOT, revoke
 from tests.conftest import ACME_EUI, CaHome
 

@@ -1,0 +1,1 @@
+"""Use cases of auditors: export a period of the audit trail, the issuance report, and the live verify."""

@@ -1,0 +1,98 @@
+"""What every use case runs in: the runtime, the principal acting, and the duties all state changes share.
+
+A principal is who a command acts for. Today that is `Operators`: the people named with `--as`, each of
+whom signs the command's statement with their own credential. An S1SP component authenticated by its TLS
+certificate will be a second kind, authorised the same way against rapp/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+from s1spki.audit.record import AuditEvent
+from s1spki.command.authorise import Authorisation, authorise_operators
+from s1spki.errors import AuthError, HsmError, Refused, StoreError
+from s1spki.policy import Policy
+from s1spki.rapp import Rapp
+from s1spki.runtime import Runtime
+from s1spki.store import Store, StoreReader
+from s1spki.values.clock import Clock
+
+
+@dataclass(frozen=True)
+class Operators:
+    """People named with `--as`, in order: the first performs the operation, the others take part in it."""
+
+    names: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        """How the audit record names them before they are authorised: `alice+bob`."""
+        return "+".join(self.names)
+
+
+class Command:
+    """One run of a use case for one principal."""
+
+    def __init__(self, runtime: Runtime, principal: Operators) -> None:
+        self.runtime = runtime
+        self.principal = principal
+
+    # --- the parts a use case works with, opened by the runtime ---
+
+    @property
+    def store(self) -> Store:
+        return self.runtime.store
+
+    @property
+    def reader(self) -> StoreReader:
+        return self.runtime.store.reader
+
+    @property
+    def policy(self) -> Policy:
+        return self.runtime.policy
+
+    @property
+    def rapp(self) -> Rapp:
+        return self.runtime.rapp
+
+    @property
+    def clock(self) -> Clock:
+        return self.runtime.clock
+
+    @property
+    def home_id(self) -> str:
+        return self.runtime.home_id
+
+    # --- the duties every state change shares ---
+
+    def event(self, event: str, object_type: str | None = None, object_id: str | None = None, *,
+              actor: str | None = None, actor_role: str = "", **details: Any) -> AuditEvent:
+        """An audit event naming the principal (or `actor`), stamped with the hashes of policy/ and rapp/ in force."""
+        policy_hash, rapp_hash = self.runtime.hashes_in_force()
+        return AuditEvent(event=event, actor=self.principal.label if actor is None else actor, actor_role=actor_role,
+                          object_type=object_type, object_id=object_id, details=details, policy_hash=policy_hash,
+                          rapp_hash=rapp_hash)
+
+    def authorise(self, operation: str, obj: Mapping[str, Any]) -> Authorisation:
+        """Each named operator signs the statement of `operation` on `obj`; checked against rapp/ (AuthError)."""
+        runtime = self.runtime
+        return authorise_operators(self.reader, self.rapp, self.clock, self.home_id, runtime.operator_key,
+                                   operation, obj, self.principal.names)
+
+    @contextmanager
+    def refusals_recorded(self, event: AuditEvent) -> Iterator[None]:
+        """Record a refusal (policy, RAPP, lint, authentication) or an HSM failure, then re-raise.
+
+        The refused change itself has been rolled back; only this record remains of it.
+        """
+        try:
+            yield
+        except (Refused, AuthError, HsmError) as exc:
+            outcome = "error" if isinstance(exc, HsmError) else "refused"
+            with suppress(StoreError):  # the original error is the one to report
+                self.store.record_refusal(event.with_outcome(outcome, reason=exc.message, error=exc.kind))
+            raise

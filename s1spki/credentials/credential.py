@@ -1,0 +1,178 @@
+"""Operators' credentials: a P-256 key in an encrypted PEM file or on a PKCS#11 token.
+
+A credential is described by `<name>.credential.toml` in one of the folders the CA home's config names
+(or `$S1SPKI_CREDENTIALS`): the key's location and where its passphrase or PIN comes from, never the
+secret itself.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomli_w
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from s1spki.datafile import Problems, Table, load_toml
+from s1spki.errors import AuthError, Refused, UsageError
+from s1spki.home.secret_source import SecretSource
+from s1spki.hsm import Hsm, HsmSettings, find_softhsm_module
+
+DESCRIPTOR_SUFFIX = ".credential.toml"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Where one operator's key is and how to unlock it."""
+
+    operator: str
+    kind: str  # "file" | "pkcs11"
+    secret: SecretSource
+    key_file: Path | None = None
+    module: str | None = None
+    token_label: str | None = None
+    key_label: str | None = None
+    softhsm_conf: Path | None = None
+
+    def private_key(self) -> ec.EllipticCurvePrivateKey:
+        """Unlock the key (reads the passphrase or PIN); wrong secret is an AuthError (exit 4)."""
+        if self.kind == "pkcs11":
+            pin = self.secret.read(f"the PIN of token {self.token_label!r} for operator {self.operator}")
+            hsm = Hsm.connect(HsmSettings(self.module or "", self.token_label or "", pin, self.softhsm_conf))
+            return hsm.signing_key(self.key_label or "")
+        assert self.key_file is not None
+        passphrase = self.secret.read(f"the passphrase of {self.operator}'s key")
+        try:
+            data = self.key_file.read_bytes()
+        except OSError as exc:
+            raise AuthError(f"cannot read {self.operator}'s key file {self.key_file}: {exc.strerror}") from None
+        try:
+            key = serialization.load_pem_private_key(data, passphrase.encode("utf-8"))
+        except (ValueError, TypeError):
+            raise AuthError(f"cannot unlock {self.operator}'s key {self.key_file}: wrong passphrase or not an "
+                            "encrypted PEM key") from None
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+            raise AuthError(f"{self.operator}'s key {self.key_file} is not a P-256 key")
+        return key
+
+
+def credential_dirs(configured: tuple[Path, ...]) -> tuple[Path, ...]:
+    extra = tuple(Path(p) for p in os.environ.get("S1SPKI_CREDENTIALS", "").split(os.pathsep) if p)
+    return extra + configured
+
+
+def find_credential(operator: str, dirs: tuple[Path, ...]) -> Credential:
+    for directory in credential_dirs(dirs):
+        path = directory / f"{operator}{DESCRIPTOR_SUFFIX}"
+        if path.is_file():
+            return _read_descriptor(path, operator)
+    raise AuthError(f"no credential for operator {operator!r}: expected {operator}{DESCRIPTOR_SUFFIX} in "
+                    f"{', '.join(str(d) for d in credential_dirs(dirs))} (see `s1spki operator keygen`)")
+
+
+def _read_descriptor(path: Path, operator: str) -> Credential:
+    problems = Problems()
+    doc = Table(load_toml(path, problems, str(path)), str(path), "", problems)
+    name = doc.str("operator")
+    kind = doc.str("type", choices=("file", "pkcs11"))
+    secret_file = doc.str("secret_file", None)
+    secret_env = doc.str("secret_env", None)
+    key_file = doc.str("key_file", None) if kind == "file" else None
+    module = doc.str("module", None) if kind == "pkcs11" else None
+    token = doc.str("token_label", None) if kind == "pkcs11" else None
+    key_label = doc.str("key_label", None) if kind == "pkcs11" else None
+    conf = doc.str("softhsm_conf", None) if kind == "pkcs11" else None
+    doc.finish()
+    doc.check("operator", name in (None, operator), f"names {name!r}, not {operator!r}")
+    if kind == "file":
+        doc.check("key_file", bool(key_file), "is required for a file credential")
+    if kind == "pkcs11":
+        doc.check("token_label", bool(token and key_label and module), "module, token_label and key_label are required")
+    problems.raise_if_any(f"credential of {operator}")
+    if secret_file:
+        secret = SecretSource("file", str(_relative(path, secret_file)))
+    elif secret_env:
+        secret = SecretSource("env", secret_env)
+    else:
+        secret = SecretSource("prompt")
+    return Credential(operator, kind, secret, _relative(path, key_file) if key_file else None, module, token,
+                      key_label, _relative(path, conf) if conf else None)
+
+
+def _relative(descriptor: Path, value: str) -> Path:
+    candidate = Path(value).expanduser()
+    return candidate if candidate.is_absolute() else descriptor.parent / candidate
+
+
+def _descriptor_text(operator: str, kind: str, secret: SecretSource, extra: dict[str, str]) -> str:
+    document = {"operator": operator, "type": kind, **extra}
+    if secret.kind == "file":
+        document["secret_file"] = secret.ref
+    elif secret.kind == "env":
+        document["secret_env"] = secret.ref
+    # values are written by the TOML library, so a quote or a newline in a name or path cannot break the file
+    return "# s1spki operator credential: where the key is, where its secret comes from.\n" + tomli_w.dumps(document)
+
+
+def _check_new(out_dir: Path, operator: str) -> Path:
+    descriptor = out_dir / f"{operator}{DESCRIPTOR_SUFFIX}"
+    if descriptor.exists():
+        raise Refused(f"{descriptor} already exists: refusing to replace {operator}'s credential")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return descriptor
+
+
+def keygen_file(operator: str, out_dir: Path, secret: SecretSource) -> tuple[Path, ec.EllipticCurvePublicKey]:
+    """Make a P-256 key in an encrypted PEM file; write its public key and descriptor beside it."""
+    descriptor = _check_new(out_dir, operator)
+    passphrase = secret.read(f"a new passphrase for {operator}'s key", error=UsageError)
+    if len(passphrase) < 8:
+        raise UsageError(f"the passphrase for {operator}'s key must have at least 8 characters")
+    key = ec.generate_private_key(ec.SECP256R1())
+    key_path = out_dir / f"{operator}.key.pem"
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.BestAvailableEncryption(passphrase.encode("utf-8")))
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    _write_public(out_dir, operator, key.public_key())
+    descriptor.write_text(_descriptor_text(operator, "file", secret, {"key_file": key_path.name}), encoding="utf-8")
+    return descriptor, key.public_key()
+
+
+def keygen_pkcs11(operator: str, out_dir: Path, secret: SecretSource, module: str, token_label: str,
+                  softhsm_conf: Path | None) -> tuple[Path, ec.EllipticCurvePublicKey]:
+    """Make a P-256 key on a PKCS#11 token (sensitive, non-extractable, sign-only)."""
+    descriptor = _check_new(out_dir, operator)
+    module_path = find_softhsm_module() if module == "softhsm" else module
+    pin = secret.read(f"the PIN of token {token_label!r}")
+    hsm = Hsm.connect(HsmSettings(module_path, token_label, pin, softhsm_conf))
+    key_label = f"s1spki-operator-{operator}"
+    hsm.generate_ec_key(key_label)
+    public = hsm.public_key(key_label)
+    _write_public(out_dir, operator, public)
+    extra = {"module": module_path, "token_label": token_label, "key_label": key_label}
+    if softhsm_conf:
+        extra["softhsm_conf"] = str(softhsm_conf)
+    descriptor.write_text(_descriptor_text(operator, "pkcs11", secret, extra), encoding="utf-8")
+    return descriptor, public
+
+
+def _write_public(out_dir: Path, operator: str, public: ec.EllipticCurvePublicKey) -> None:
+    pem = public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    (out_dir / f"{operator}.pub.pem").write_bytes(pem)
+
+
+def load_public_key(path: Path) -> ec.EllipticCurvePublicKey:
+    """An operator's public key file given to `init` or `operator add`: P-256 only."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except OSError as exc:
+        raise UsageError(f"cannot read public key {path}: {exc.strerror}") from None
+    except ValueError:
+        raise Refused(f"{path} is not a PEM public key") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise Refused(f"{path} is not a P-256 public key (operators' credentials are P-256)")
+    return key

@@ -1,0 +1,116 @@
+"""CRLs and ARLs (spec 5): `crl issue`, `crl arl`, and the new CRL or ARL every revocation brings.
+
+    reserve the cRLNumber (committed) ─► TBSCertList from the store ─► lint ─► HSM signs ─► verify
+        ─► store + audit, one transaction (retried with a new number if another process stored a higher one)
+
+The cRLNumbers of a CA's stored CRLs strictly increase in the order they are issued, with several processes
+too (store/schema.py `crls`). The TBSCertList itself is the pipeline's CRL stage (`s1spki.issuance.crl`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from s1spki.audit.record import AuditEvent
+from s1spki.command import Command
+from s1spki.errors import PolicyRefused, Refused
+from s1spki.issuance.crl import Built, build, sign
+from s1spki.issuance.issuer import Issuer
+from s1spki.issuance.lint_gate import lint_context
+from s1spki.ra.cas import issuing_ca, open_issuer, root_ca
+from s1spki.store import CaRecord, Duplicate
+from s1spki.store.records import CrlRecord
+from s1spki.values.clock import iso, parse_iso
+
+# How often to take a new number when other processes keep storing higher-numbered CRLs of the same CA first.
+STORE_ATTEMPTS = 5
+OPERATIONS = {"crl": "crl.issue", "arl": "crl.arl"}
+
+
+def kind_of(ca: CaRecord) -> str:
+    """An issuing CA issues a CRL, the root an ARL."""
+    return "arl" if ca.kind == "root" else "crl"
+
+
+def _next_update(cmd: Command, kind: str, this_update: datetime) -> datetime:
+    if kind == "arl":
+        return this_update + timedelta(days=cmd.policy.arl_next_update_days)
+    return this_update + timedelta(hours=cmd.policy.crl_next_update_hours)
+
+
+def _reserve(cmd: Command, ca: CaRecord, event: AuditEvent) -> int | None:
+    """Reserve the next cRLNumber in a committed transaction of its own; None if another process got it."""
+    number = cmd.reader.last_crl_number(ca.name) + 1
+    reserve = AuditEvent(f"{kind_of(ca)}.reserve", event.actor, event.actor_role, object_type="crl",
+                         object_id=f"{ca.name}/{number}", correlation_id=event.correlation_id,
+                         policy_hash=event.policy_hash, rapp_hash=event.rapp_hash)
+    try:
+        with cmd.store.change(reserve) as tx:
+            tx.reserve_crl_number(ca.name, kind_of(ca), number)
+    except Duplicate:
+        return None
+    return number
+
+
+def build_crl(cmd: Command, ca: CaRecord, issuer: Issuer, number: int) -> Built:
+    """CRL `number` of `ca` from the store, linted, ready for its issuer's signature."""
+    this_update = cmd.clock.now().astimezone(UTC).replace(microsecond=0)
+    return build(issuer, kind_of(ca), number, list(cmd.reader.revoked_entries(ca.name)),
+                 lambda: cmd.reader.first_revoked_entry_per_reason(ca.name), this_update,
+                 _next_update(cmd, kind_of(ca), this_update), lint_context(cmd.policy, issuer.certificate))
+
+
+def issue(cmd: Command, ca: CaRecord, issuer: Issuer, event: AuditEvent) -> CrlRecord:
+    """Issue the next CRL (issuing CA) or ARL (root) of `ca`, signed by its issuer; refusals are recorded."""
+    kind = kind_of(ca)
+    with cmd.refusals_recorded(event):
+        if ca.certificate.status != "valid":
+            raise PolicyRefused(f"CA {ca.name!r} is {ca.certificate.status}: it issues no more {kind.upper()}s")
+        for _ in range(STORE_ATTEMPTS):
+            number = _reserve(cmd, ca, event)
+            if number is None:
+                continue
+            built = build_crl(cmd, ca, issuer, number)
+            der = sign(built)
+            values = {"this_update": iso(built.header.this_update), "next_update": iso(built.header.next_update),
+                      "entries": built.entries, "sha256": hashlib.sha256(der).hexdigest()}
+            done = dataclasses.replace(event, object_id=f"{ca.name}/{number}").with_outcome(
+                "ok", kind=kind, crl_number=number, entries_linted=built.entries_linted, **values)
+            try:
+                with cmd.store.change(done) as tx:
+                    tx.store_crl(ca.name, number, {**values, "der": der})
+            except Duplicate:
+                continue  # a higher number of this CA was stored first: this one would go backwards
+            record = cmd.reader.crl(ca.name, number)
+            assert record is not None
+            return record
+        raise Refused(f"other processes kept issuing {kind.upper()}s of {ca.name} meanwhile: try again")
+
+
+def due(cmd: Command, ca: CaRecord) -> bool:
+    """Whether the CA's current CRL or ARL is older than policy/'s re-issue period (or there is none yet)."""
+    current = cmd.reader.crl(ca.name)
+    if current is None:
+        return True
+    if kind_of(ca) == "arl":
+        period = timedelta(days=cmd.policy.arl_reissue_days)
+    else:
+        period = timedelta(hours=cmd.policy.crl_reissue_hours)
+    return parse_iso(current.this_update) + period <= cmd.clock.now()
+
+
+def issue_scheduled(cmd: Command, kind: str, ca_name: str | None = None, if_due: bool = False) -> CrlRecord | None:
+    """`crl issue` (kind "crl") or `crl arl` (kind "arl"): issue now, or with `if_due` only when policy/'s
+    re-issue period has passed (None when it has not); authorised as rapp/ says for crl.issue or crl.arl."""
+    operation = OPERATIONS[kind]
+    event = cmd.event(operation, "crl", ca_name)
+    with cmd.refusals_recorded(event):
+        ca = root_ca(cmd, ca_name) if kind == "arl" else issuing_ca(cmd, ca_name)
+        if if_due and not due(cmd, ca):
+            return None
+        issuer = open_issuer(cmd, ca)  # an unavailable HSM or a mismatched key fails before anything changes
+        auth = cmd.authorise(operation, {"ca": ca.name, "kind": kind})
+        event = dataclasses.replace(event, object_id=ca.name).attributed(auth.actor, auth.actor_role, auth.records())
+    return issue(cmd, ca, issuer, event)

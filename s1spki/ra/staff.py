@@ -1,0 +1,70 @@
+"""RA staff: registering and withdrawing operators (who may act, with which key, in which role)."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from s1spki.command import Command
+from s1spki.errors import AuthError, NotFound, PolicyRefused
+from s1spki.store import ChangeTx, Duplicate, OperatorRecord
+from s1spki.values.keys import key_sha256
+
+
+def public_key_pem(public_key: ec.EllipticCurvePublicKey) -> str:
+    return public_key.public_bytes(serialization.Encoding.PEM,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+
+
+def register_operator(tx: ChangeTx, name: str, roles: tuple[str, ...], public_key: ec.EllipticCurvePublicKey) -> None:
+    der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        tx.add_operator(name, roles, der, key_sha256(public_key))
+    except Duplicate:
+        raise PolicyRefused(f"operator {name!r} is already registered") from None
+
+
+def add_operator(cmd: Command, name: str, roles: tuple[str, ...],
+                 public_key: ec.EllipticCurvePublicKey) -> OperatorRecord:
+    # The audit record keeps the public key, so this operator's statements verify offline.
+    event = cmd.event("operator.add", "operator", name, roles=list(roles),
+                      public_key_pem=public_key_pem(public_key))
+    with cmd.refusals_recorded(event):
+        if not name or len(name) > 64 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise PolicyRefused(f"operator name {name!r} must be 1 to 64 letters, digits, '.', '-' or '_'")
+        if not roles:
+            raise PolicyRefused("give the operator at least one --role")
+        for role in roles:
+            if role not in cmd.rapp.roles:
+                raise PolicyRefused(f"role {role!r} is not in rapp/roles.toml (roles: {', '.join(cmd.rapp.roles)})")
+        for pair in cmd.rapp.conflicts(roles):
+            raise PolicyRefused(f"one person may not hold both {pair[0]} and {pair[1]} (rapp/roles.toml separation)")
+        key_hash = key_sha256(public_key)
+        for existing in cmd.reader.operators():
+            if existing.key_sha256 == key_hash:
+                raise PolicyRefused(f"this public key is already registered to operator {existing.name!r}: "
+                                    "every operator has a key of their own")
+        auth = cmd.authorise("operator.add", {"name": name, "roles": list(roles), "key_sha256": key_hash})
+        if name in (o.name for o in auth.operators):
+            raise AuthError("an operator cannot register themselves")
+        with cmd.store.change(event.attributed(auth.actor, auth.actor_role, auth.records())) as tx:
+            register_operator(tx, name, roles, public_key)
+    record = cmd.reader.operator(name)
+    assert record is not None
+    return record
+
+
+def withdraw_operator(cmd: Command, name: str) -> OperatorRecord:
+    event = cmd.event("operator.withdraw", "operator", name)
+    with cmd.refusals_recorded(event):
+        current = cmd.reader.operator(name)
+        if current is None:
+            raise NotFound(f"unknown operator {name!r}")
+        if current.status != "active":
+            raise PolicyRefused(f"operator {name!r} was already withdrawn on {current.withdrawn_at}")
+        auth = cmd.authorise("operator.withdraw", {"name": name})
+        with cmd.store.change(event.attributed(auth.actor, auth.actor_role, auth.records())) as tx:
+            tx.withdraw_operator(name)
+    record = cmd.reader.operator(name)
+    assert record is not None
+    return record
