@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from s1spki.cli import audit, ceremony, cert, crl, init, lint, operator, org, repo, request
+from s1spki.cli import audit, ceremony, cert, crl, db, init, lint, operator, org, repo, request
 from s1spki.cli.context import CliContext, RuntimeFactory, use_runtime_factory
 from s1spki.errors import S1spkiError
 from s1spki.home.config import resolve_home
@@ -48,6 +48,7 @@ app.add_typer(cert.app, name="cert")
 app.add_typer(audit.app, name="audit")
 app.add_typer(crl.app, name="crl")
 app.add_typer(repo.app, name="repo")
+app.add_typer(db.app, name="db")
 
 
 def _json_requested(argv: list[str]) -> bool:

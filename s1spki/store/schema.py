@@ -1,4 +1,5 @@
-"""The database schema (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+"""The database schema (SQLAlchemy Core), the same on SQLite and PostgreSQL; made by the migrations, which
+also add the triggers that keep the audit tables append-only.
 
 Uniqueness that the policy relies on is enforced here, not only in code: (issuer CN, serial) for
 reservations and certificates (spec 2.9), one certificate per public key (spec 5), one use per
@@ -8,7 +9,6 @@ statement nonce (no replay), one organisation per EUI-64.
 from __future__ import annotations
 
 from sqlalchemy import (
-    DDL,
     BigInteger,
     Column,
     ForeignKey,
@@ -19,9 +19,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    event,
 )
 
+# The schema as the code uses it; the migrations (store/migrations) make it in a database. `meta.schema_version`
+# is what stores made before migrations carried: they are stamped at the baseline revision.
 SCHEMA_VERSION = "1"
 metadata = MetaData()
 
@@ -115,7 +116,9 @@ requests = Table(
     Column("submitted_at", String(32), nullable=False),
     Column("policy_hash", String(64), nullable=False),
     Column("rapp_hash", String(64), nullable=False),
-    Column("certificate_id", Integer, ForeignKey("certificates.id")),
+    # requests and certificates refer to each other: this reference is added once both exist
+    Column("certificate_id", Integer, ForeignKey("certificates.id", use_alter=True,
+                                                 name="requests_certificate_id_fkey")),
 )
 
 # Approvals and rejections of a request, each the operator's signed statement over the request's digest.
@@ -274,24 +277,3 @@ audit_checkpoints = Table(
     Column("signature", Text, nullable=False),  # base64 DER ECDSA over the checkpoint's canonical JSON
     UniqueConstraint("seq", "signer", name="uq_audit_checkpoints_seq_signer"),
 )
-
-# Defence in depth: the database itself refuses to change or remove audit records, checkpoints and audit
-# keys (nothing in s1spki does either; verification is what proves it, since a file can be edited).
-_APPEND_ONLY = ("audit", "audit_checkpoints", "audit_signers")
-for _table in _APPEND_ONLY:
-    for _op in ("UPDATE", "DELETE"):
-        event.listen(metadata, "after_create", DDL(
-            f"CREATE TRIGGER {_table}_no_{_op.lower()} BEFORE {_op} ON {_table} "
-            f"BEGIN SELECT RAISE(ABORT, '{_table} rows are append-only'); END").execute_if(dialect="sqlite"))
-event.listen(metadata, "after_create", DDL(
-    "CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head "
-    "BEGIN SELECT RAISE(ABORT, 'audit_head is never deleted'); END").execute_if(dialect="sqlite"))
-event.listen(metadata, "after_create", DDL(
-    "CREATE OR REPLACE FUNCTION s1spki_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "'BEGIN RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || '' rows are append-only''; END'"
-).execute_if(dialect="postgresql"))
-for _table in (*_APPEND_ONLY, "audit_head"):
-    _ops = "DELETE" if _table == "audit_head" else "UPDATE OR DELETE"
-    event.listen(metadata, "after_create", DDL(
-        f"CREATE TRIGGER {_table}_append_only BEFORE {_ops} ON {_table} "
-        "FOR EACH ROW EXECUTE FUNCTION s1spki_append_only()").execute_if(dialect="postgresql"))

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from s1spki.audit.record import GENESIS_HASH, AuditEvent, chain_hash, hashed_fields
 from s1spki.errors import Refused, StoreError
+from s1spki.store import migrations
 from s1spki.store import schema as t
 from s1spki.store.engine import make_engine, translated_errors, write_transaction
 from s1spki.store.reader import StoreReader
@@ -222,6 +223,35 @@ def certificate_row(certificate: x509.Certificate, **values: Any) -> dict[str, A
     }
 
 
+def schema_revision(engine: Engine) -> str:
+    """The store's schema revision; a store made before migrations is stamped at the baseline first. Refused
+    (StoreError) for a database without an s1spki store, or one made by a newer s1spki."""
+    with translated_errors("opening the database"), engine.connect() as conn:
+        if not sa.inspect(conn).has_table("meta"):
+            raise StoreError("the database named in s1spki.toml holds no s1spki store: run `s1spki init`")
+        revision = migrations.current_revision(conn)
+        legacy = conn.execute(sa.select(t.meta.c.value).where(t.meta.c.key == "schema_version")).scalar()
+    if revision is None:
+        if legacy != t.SCHEMA_VERSION:
+            raise StoreError(f"database schema version {legacy} is not one this s1spki knows")
+        with translated_errors("stamping the schema revision"), write_transaction(engine) as conn:
+            migrations.stamp(conn, migrations.BASELINE)  # the schema is the baseline's: recorded, not changed
+        revision = migrations.BASELINE
+    if revision not in migrations.known_revisions():
+        raise StoreError(f"the store's schema is at revision {revision}, which this s1spki does not know (it knows "
+                         f"up to {migrations.HEAD}): it was made by a newer s1spki; use that version")
+    return revision
+
+
+def upgrade_schema(engine: Engine) -> tuple[str, str]:
+    """Migrate the store to the head revision; returns (from, to)."""
+    before = schema_revision(engine)
+    if before != migrations.HEAD:
+        with translated_errors("upgrading the schema"), write_transaction(engine) as conn:
+            migrations.upgrade(conn)
+    return before, migrations.HEAD
+
+
 class Store:
     """The CA's database: `reader` for queries, `change()` and `record_refusal()` for writes."""
 
@@ -234,11 +264,12 @@ class Store:
 
     @classmethod
     def create(cls, url: str, clock: Clock, home_id: str) -> Store:
+        """A new store: the schema made by the migrations up to the head, the home's id, the chain's genesis."""
         engine = make_engine(url)
         with translated_errors("creating the schema"), write_transaction(engine) as conn:
             if sa.inspect(conn).has_table("meta"):
                 raise Refused("the database already holds an s1spki store: refusing to initialise it again")
-            t.metadata.create_all(conn)
+            migrations.upgrade(conn)
             conn.execute(t.meta.insert(), [{"key": "schema_version", "value": t.SCHEMA_VERSION},
                                            {"key": "home_id", "value": home_id}])
             conn.execute(t.audit_head.insert().values(id=1, seq=0, hash=GENESIS_HASH))
@@ -246,13 +277,12 @@ class Store:
 
     @classmethod
     def open(cls, url: str, clock: Clock) -> Store:
+        """The store at `url`, whose schema must be the one this code expects (`s1spki db upgrade` moves it on)."""
         engine = make_engine(url)
-        with translated_errors("opening the database"), engine.connect() as conn:
-            if not sa.inspect(conn).has_table("meta"):
-                raise StoreError("the database named in s1spki.toml holds no s1spki store: run `s1spki init`")
-            version = conn.execute(sa.select(t.meta.c.value).where(t.meta.c.key == "schema_version")).scalar()
-        if version != t.SCHEMA_VERSION:
-            raise StoreError(f"database schema version {version} is not the {t.SCHEMA_VERSION} this s1spki expects")
+        revision = schema_revision(engine)
+        if revision != migrations.HEAD:
+            raise StoreError(f"the store's schema is at revision {revision}; this s1spki needs {migrations.HEAD}: "
+                             "run `s1spki db upgrade` (after a backup)")
         return cls(engine, clock)
 
     def meta(self, key: str) -> str | None:

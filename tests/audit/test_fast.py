@@ -15,7 +15,7 @@ from s1spki.audit.chain import COLUMNS, FAST_SQL, record_bytes
 from s1spki.audit.export_format import export_line
 from s1spki.audit.record import GENESIS_HASH
 from s1spki.audit.verify import verify_chain, verify_stretches
-from s1spki.store import schema
+from s1spki.store import migrations
 from tests.audit.factory import HOME_ID, Signer, chain, links, row_for
 from tests.audit.test_chain import ODD
 
@@ -33,7 +33,8 @@ def _same(a: Any, b: Any) -> None:
 
 def _database(path: Path, rows: list[Any]) -> str:
     engine = sa.create_engine(f"sqlite:///{path}")
-    schema.metadata.create_all(engine)
+    with engine.begin() as conn:
+        migrations.upgrade(conn)  # the schema a store has, append-only triggers included
     engine.dispose()
     with sqlite3.connect(path) as conn:
         conn.executemany(f"insert into audit ({', '.join(COLUMNS)}) values ({', '.join('?' * len(COLUMNS))})", rows)

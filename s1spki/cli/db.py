@@ -1,0 +1,44 @@
+"""The store's schema: which migration revision it is at, and upgrading it."""
+
+from __future__ import annotations
+
+import typer
+
+from s1spki.cli.context import get
+
+app = typer.Typer(help="The database: schema status and upgrade.", no_args_is_help=True)
+
+
+@app.command("status")
+def status(ctx: typer.Context) -> None:
+    """Show the store's schema revision and the one this s1spki needs."""
+    from s1spki.store import migrations
+    from s1spki.store.engine import make_engine
+    from s1spki.store.writer import schema_revision
+
+    cli = get(ctx)
+    engine = make_engine(cli.runtime.config.database_url)
+    try:
+        revision = schema_revision(engine)
+    finally:
+        engine.dispose()
+    data = {"revision": revision, "head": migrations.HEAD, "up_to_date": revision == migrations.HEAD}
+    behind = "" if data["up_to_date"] else f"; this s1spki needs {migrations.HEAD}: run `s1spki db upgrade`"
+    cli.emit(data, f"schema revision {revision}{behind}")
+
+
+@app.command("upgrade")
+def upgrade(ctx: typer.Context) -> None:
+    """Migrate the store's schema to the revision this s1spki needs (take a backup first)."""
+    from s1spki.store.engine import make_engine
+    from s1spki.store.writer import upgrade_schema
+
+    cli = get(ctx)
+    engine = make_engine(cli.runtime.config.database_url)
+    try:
+        before, after = upgrade_schema(engine)
+    finally:
+        engine.dispose()
+    cli.emit({"from": before, "to": after, "upgraded": before != after},
+             f"schema upgraded from revision {before} to {after}" if before != after else
+             f"schema already at revision {after}")
