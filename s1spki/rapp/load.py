@@ -2,119 +2,70 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
-from ..datafile import Problems, Table, load_toml, tree_hash
-from .model import CHECKS, ApprovalRule, Operation, OperatorRole, Rapp
+from ..datafile import DataFolder, tree_hash
+from .model import ApprovalRule, Operation, OperatorRole, Rapp
+from .schema import OperationsFile, RolesFile, parse_duration
 
-_DURATION = re.compile(r"^([1-9][0-9]*)([smhd])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(text: str) -> int | None:
-    match = _DURATION.match(text)
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
+__all__ = ["load_rapp", "parse_duration"]
 
 
 def load_rapp(directory: Path) -> Rapp:
     """Read rapp/ (roles.toml, operations.toml) into a `Rapp`, or raise ConfigError."""
-    problems = Problems()
-    label = directory.name or str(directory)
-    ops_file, roles_file = f"{label}/operations.toml", f"{label}/roles.toml"
-    ops_doc = Table(load_toml(directory / "operations.toml", problems, ops_file), ops_file, "", problems)
-    roles_doc = Table(load_toml(directory / "roles.toml", problems, roles_file), roles_file, "", problems)
+    folder = DataFolder(directory, "rapp")
+    ops_document, roles_document = folder.toml("operations.toml"), folder.toml("roles.toml")
+    # each file names the other's entries: the names each defines are the context of both
+    context = {"operations": _names(ops_document, "operations"), "roles": _names(roles_document, "roles")}
+    ops = None if ops_document is None else folder.validate("operations.toml", OperationsFile, ops_document, context)
+    roles = None if roles_document is None else folder.validate("roles.toml", RolesFile, roles_document, context)
+    if ops is not None and roles is not None:
+        _check_across(folder, ops, roles)
+    folder.raise_if_any()
+    assert ops is not None and roles is not None
+    operations = {
+        name: Operation(name, entry.participants, tuple(entry.participant_roles),
+                        ApprovalRule(entry.approvals, tuple(entry.approver_roles), entry.valid_seconds or 0),
+                        tuple(entry.checks))
+        for name, entry in ops.operations.items()
+    }
+    return Rapp(
+        directory=directory,
+        hash=tree_hash(directory),
+        roles=MappingProxyType({name: OperatorRole(name, role.title, frozenset(role.may))
+                                for name, role in roles.roles.items()}),
+        operations=MappingProxyType(operations),
+        exclusive=tuple(frozenset(pair) for pair in roles.separation.exclusive),
+        custodian_role=roles.bootstrap.custodian_role,
+        manager_role=roles.bootstrap.manager_role,
+    )
 
-    role_tables = roles_doc.tables("roles")
-    role_names = tuple(role_tables)
-    operations: dict[str, Operation] = {}
-    for name, table in ops_doc.tables("operations").items():
-        operation = _operation(name, table, role_names)
-        table.finish()
-        if operation is not None:
-            operations[name] = operation
-    ops_doc.finish()
 
-    roles: dict[str, OperatorRole] = {}
-    for name, table in role_tables.items():
-        title = table.str("title")
-        may = table.str_list("may", choices=tuple(operations))
-        table.finish()
-        if title is not None and may is not None:
-            roles[name] = OperatorRole(name, title, frozenset(may))
-    exclusive = _separation(roles_doc.table("separation", required=False), role_names)
-    bootstrap = roles_doc.table("bootstrap")
-    custodian_role = bootstrap.str("custodian_role", choices=role_names)
-    manager_role = bootstrap.str("manager_role", choices=role_names)
-    bootstrap.finish()
-    roles_doc.finish()
+def _names(document: dict[str, Any] | None, table: str) -> tuple[str, ...] | None:
+    """The entries a file defines in its main table, as parsed (None if unreadable: names in it go unchecked)."""
+    entries = (document or {}).get(table)
+    return tuple(entries) if isinstance(entries, dict) else None
 
-    for name, operation in operations.items():
-        holders = [r for r in roles.values() if name in r.may]
-        if not holders:
-            problems.add(ops_file, f"operations.{name}", "no role in roles.toml may perform it")
-        for approver in operation.approval.approver_roles:
+
+def _check_across(folder: DataFolder, ops: OperationsFile, roles: RolesFile) -> None:
+    """The rules that need both files: every operation can be done, approved and co-signed (spec 6)."""
+    may = {name: role.may for name, role in roles.roles.items()}
+    for name, operation in ops.operations.items():
+        if not any(name in operations for operations in may.values()):
+            folder.refuse("operations.toml", f"operations.{name}", "no role in roles.toml may perform it")
+        for approver in operation.approver_roles:
             # an approver role that may not approve could never give the approvals the rule asks for
-            if approver in roles and "request.approve" not in roles[approver].may:
-                problems.add(ops_file, f"operations.{name}.approver_roles",
-                             f"{approver!r} may not request.approve in roles.toml, so it can never approve")
+            if "request.approve" not in may[approver]:
+                folder.refuse("operations.toml", f"operations.{name}.approver_roles",
+                              f"{approver!r} may not request.approve in roles.toml, so it can never approve")
         for participant in operation.participant_roles:
-            if participant in roles and name not in roles[participant].may:
-                problems.add(ops_file, f"operations.{name}.participant_roles",
-                             f"{participant!r} may not perform {name} in roles.toml")
-    custodians = roles.get(custodian_role or "")
-    for name in operations:
-        if name.startswith("ceremony.") and custodians is not None and name not in custodians.may:
-            problems.add(roles_file, f"roles.{custodian_role}.may",
-                         f"key custodians must be able to take part in {name}")
-    problems.raise_if_any(f"rapp {directory}")
-    return Rapp(directory, tree_hash(directory), MappingProxyType(roles), MappingProxyType(operations), exclusive,
-                custodian_role, manager_role)
-
-
-def _operation(name: str, table: Table, role_names: tuple[str, ...]) -> Operation | None:
-    participants = table.int("participants", 1, minimum=1, maximum=10)
-    participant_roles = table.str_list("participant_roles", (), choices=role_names)
-    approvals = table.int("approvals", 0, minimum=0, maximum=10)
-    approver_roles = table.str_list("approver_roles", (), choices=role_names)
-    valid_for = table.str("approval_valid_for", None)
-    checks = table.str_list("checks", (), choices=CHECKS)
-    valid_seconds = 0
-    if approvals:
-        table.check("approver_roles", bool(approver_roles), "approvals need at least one approver role")
-        seconds = parse_duration(valid_for) if isinstance(valid_for, str) else None
-        table.check("approval_valid_for", seconds is not None,
-                    f"approvals need a validity like \"72h\" (s, m, h or d), not {valid_for!r}")
-        valid_seconds = seconds or 0
-    else:
-        table.check("approver_roles", not approver_roles, "approver roles without approvals = N >= 1")
-        table.check("approval_valid_for", valid_for is None, "a validity without approvals = N >= 1")
-    table.check("participant_roles", participants is None or participants > 1 or not participant_roles,
-                "participant roles only apply when participants > 1")
-    if None in (participants, participant_roles, approvals, approver_roles, checks):
-        return None
-    return Operation(name, participants, participant_roles, ApprovalRule(approvals, approver_roles, valid_seconds),
-                     checks)
-
-
-def _separation(table: Table, role_names: tuple[str, ...]) -> tuple[frozenset[str], ...]:
-    raw = table.data.get("exclusive", [])
-    table._seen.add("exclusive")
-    pairs: list[frozenset[str]] = []
-    if not isinstance(raw, list):
-        table.check("exclusive", False, "must be a list of [role, role] pairs")
-        raw = []
-    for index, pair in enumerate(raw):
-        ok = (isinstance(pair, list) and len(pair) == 2 and all(isinstance(r, str) for r in pair)
-              and pair[0] != pair[1])
-        if not ok:
-            table.check(f"exclusive[{index}]", False, f"must be a pair of two different roles, not {pair!r}")
-            continue
-        unknown = [r for r in pair if r not in role_names]
-        if unknown:
-            table.check(f"exclusive[{index}]", False, f"{', '.join(map(repr, unknown))} is not a role")
-            continue
-        pairs.append(frozenset(pair))
-    table.finish()
-    return tuple(pairs)
+            if name not in may[participant]:
+                folder.refuse("operations.toml", f"operations.{name}.participant_roles",
+                              f"{participant!r} may not perform {name} in roles.toml")
+    custodian = roles.bootstrap.custodian_role
+    for name in ops.operations:
+        # spec 1: every CA key operation is under multi-person control of the key custodians
+        if name.startswith("ceremony.") and name not in may[custodian]:
+            folder.refuse("roles.toml", f"roles.{custodian}.may", f"key custodians must be able to take part in {name}")
