@@ -15,10 +15,10 @@ import tomli_w
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from s1spki.datafile import Problems, Table, load_toml
 from s1spki.errors import AuthError, Refused, UsageError
 from s1spki.home.secret_source import SecretSource
 from s1spki.hsm import Hsm, HsmSettings, find_softhsm_module
+from s1spki.values.datafile import DataFolder
 
 DESCRIPTOR_SUFFIX = ".credential.toml"
 
@@ -73,32 +73,23 @@ def find_credential(operator: str, dirs: tuple[Path, ...]) -> Credential:
 
 
 def _read_descriptor(path: Path, operator: str) -> Credential:
-    problems = Problems()
-    doc = Table(load_toml(path, problems, str(path)), str(path), "", problems)
-    name = doc.str("operator")
-    kind = doc.str("type", choices=("file", "pkcs11"))
-    secret_file = doc.str("secret_file", None)
-    secret_env = doc.str("secret_env", None)
-    key_file = doc.str("key_file", None) if kind == "file" else None
-    module = doc.str("module", None) if kind == "pkcs11" else None
-    token = doc.str("token_label", None) if kind == "pkcs11" else None
-    key_label = doc.str("key_label", None) if kind == "pkcs11" else None
-    conf = doc.str("softhsm_conf", None) if kind == "pkcs11" else None
-    doc.finish()
-    doc.check("operator", name in (None, operator), f"names {name!r}, not {operator!r}")
-    if kind == "file":
-        doc.check("key_file", bool(key_file), "is required for a file credential")
-    if kind == "pkcs11":
-        doc.check("token_label", bool(token and key_label and module), "module, token_label and key_label are required")
-    problems.raise_if_any(f"credential of {operator}")
-    if secret_file:
-        secret = SecretSource("file", str(_relative(path, secret_file)))
-    elif secret_env:
-        secret = SecretSource("env", secret_env)
+    from s1spki.credentials.descriptor_schema import DescriptorFile  # pydantic only when a descriptor is read
+
+    folder = DataFolder(path.parent, f"credential of {operator}")
+    doc = folder.read(path.name, DescriptorFile)
+    if doc is not None and doc.operator != operator:
+        folder.refuse(path.name, "operator", f"names {doc.operator!r}, not {operator!r}")
+    folder.raise_if_any()
+    assert doc is not None
+    if doc.secret_file:
+        secret = SecretSource("file", str(_relative(path, doc.secret_file)))
+    elif doc.secret_env:
+        secret = SecretSource("env", doc.secret_env)
     else:
         secret = SecretSource("prompt")
-    return Credential(operator, kind, secret, _relative(path, key_file) if key_file else None, module, token,
-                      key_label, _relative(path, conf) if conf else None)
+    return Credential(operator, doc.type, secret, _relative(path, doc.key_file) if doc.key_file else None,
+                      doc.module, doc.token_label, doc.key_label,
+                      _relative(path, doc.softhsm_conf) if doc.softhsm_conf else None)
 
 
 def _relative(descriptor: Path, value: str) -> Path:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import tomli_w
 
-from s1spki.datafile import Problems, Table, load_toml
 from s1spki.errors import ConfigError, UsageError
 from s1spki.home.secret_source import SecretSource
+from s1spki.values.datafile import DataFolder
 
 CONFIG_NAME = "s1spki.toml"
 DEFAULT_TOKEN_LABEL = "s1spki"
@@ -52,47 +52,31 @@ def resolve_home(option: Path | None) -> Path:
 
 
 def load_config(home: Path) -> Config:
+    """Read HOME/s1spki.toml strictly (every problem reported together, as `file: key.path: reason`)."""
     path = home / CONFIG_NAME
     if not path.is_file():
         raise UsageError(f"{home} is not an s1spki CA home (no {CONFIG_NAME}): run `s1spki init` or give --home")
-    problems = Problems()
-    doc = Table(load_toml(path, problems, str(path)), str(path), "", problems)
+    from s1spki.home.config_schema import ConfigFile  # pydantic is loaded only when a file is read
 
-    ca = doc.table("ca")
-    policy_dir = _under(home, ca.str("policy_dir", "policy"))
-    rapp_dir = _under(home, ca.str("rapp_dir", "rapp"))
-    ca.finish()
-
-    database = doc.table("database")
-    url = database.str("url", None)
-    url_env = database.str("url_env", None)
-    database.finish()
-    database_url = _database_url(home, url, url_env, database)
-
-    hsm = doc.table("hsm")
-    module = hsm.str("module")
-    token_label = hsm.str("token_label")
-    conf = hsm.str("softhsm_conf", None)
-    pin = _pin_source(home, hsm)
-    hsm.finish()
-
-    creds = doc.table("credentials", required=False)
-    dirs = creds.str_list("dirs", ("credentials",))
-    creds.finish()
-    audit = doc.table("audit", required=False)
-    every = audit.int("checkpoint_every", AuditConfig.checkpoint_every, minimum=1)
-    checkpoints = audit.str("checkpoints_file", str(AuditConfig.checkpoints_file))
-    audit.finish()
-    doc.finish()
-    problems.raise_if_any("configuration")
+    folder = DataFolder(home, "configuration")
+    doc = folder.read(CONFIG_NAME, ConfigFile)
+    folder.raise_if_any()
+    assert doc is not None
+    hsm = doc.hsm
+    if hsm.pin_file:
+        pin = SecretSource("file", str(_under(home, hsm.pin_file)))
+    elif hsm.pin_env:
+        pin = SecretSource("env", hsm.pin_env)
+    else:
+        pin = SecretSource("prompt")
     return Config(
         home=home,
-        policy_dir=policy_dir,
-        rapp_dir=rapp_dir,
-        database_url=database_url,
-        hsm=HsmConfig(module, token_label, pin, _under(home, conf) if conf else None),
-        credential_dirs=tuple(_under(home, d) for d in dirs),
-        audit=AuditConfig(every or AuditConfig.checkpoint_every, _under(home, checkpoints)),
+        policy_dir=_under(home, doc.ca.policy_dir),
+        rapp_dir=_under(home, doc.ca.rapp_dir),
+        database_url=_database_url(home, doc.database.url, doc.database.url_env),
+        hsm=HsmConfig(hsm.module, hsm.token_label, pin, _under(home, hsm.softhsm_conf) if hsm.softhsm_conf else None),
+        credential_dirs=tuple(_under(home, d) for d in doc.credentials.dirs),
+        audit=AuditConfig(doc.audit.checkpoint_every, _under(home, doc.audit.checkpoints_file)),
     )
 
 
@@ -101,32 +85,18 @@ def _under(home: Path, value: str | None) -> Path:
     return path if path.is_absolute() else home / path
 
 
-def _database_url(home: Path, url: str | None, url_env: str | None, table: Table) -> str:
+def _database_url(home: Path, url: str | None, url_env: str | None) -> str:
     """A relative SQLite path is taken against the home; a URL with a password belongs in url_env."""
     if url_env:
         value = os.environ.get(url_env, "")
         if not value:
             raise ConfigError(f"database URL is expected in environment variable {url_env}, which is not set")
         return value
-    if not url:
-        table.check("url", False, "give url or url_env")
-        return ""
+    assert url
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url[len(prefix):].startswith("/"):
         return prefix + str(home / url[len(prefix):])
     return url
-
-
-def _pin_source(home: Path, table: Table) -> SecretSource:
-    pin_file = table.str("pin_file", None)
-    pin_env = table.str("pin_env", None)
-    if pin_file and pin_env:
-        table.check("pin_file", False, "give pin_file or pin_env, not both")
-    if pin_file:
-        return SecretSource("file", str(_under(home, pin_file)))
-    if pin_env:
-        return SecretSource("env", pin_env)
-    return SecretSource("prompt")
 
 
 _CONFIG_HEADER = """\

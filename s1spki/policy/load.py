@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import MappingProxyType
 
-from ..datafile import DataFolder, one_of, tree_hash
+from s1spki.values.datafile import DataFolder, one_of, tree_hash
+
 from .model import END_ENTITY_KEY_USAGES, CaProfile, EndEntityProfile, Policy
 from .schema import PROFILE_FILES, EndEntityProfileFile, PolicyFile, RolesFile
 

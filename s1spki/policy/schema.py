@@ -9,17 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 
-from ..datafile import choice, dotted_oid, exactly, list_of, one_of, refusal, unique
+from s1spki.values.datafile import choice, dotted_oid, exactly, list_of, one_of, refusal, unique
+from s1spki.values.strict_model import StrictTable
+
 from .model import CA_KEY_USAGES, END_ENTITY_KEY_USAGES, EXTENSION_OIDS, REVOCATION_REASON_CODES
-
-
-class _Strict(BaseModel):
-    """A TOML table: unknown keys refused, no coercion (a string is never an int, a bool never an int)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
 
 # spec 5: never certificateHold (no suspension); RFC 5280 5.3.1: omit rather than use unspecified.
 NEVER_REASONS = {"certificateHold": "S1SPKI never suspends a certificate (spec 5)",
@@ -48,19 +43,19 @@ Lifetime = Annotated[int, Field(ge=1, le=100)]
 
 # --- policy.toml --------------------------------------------------------------------------------------------
 
-class Serial(_Strict):
+class Serial(StrictTable):
     # RFC 5280 4.1.2.2: at most 20 octets. spec 2.9: at least 64 bits of entropy with the top bit clear,
     # so at least 9 octets (8 leave 63 random bits).
     octets: Annotated[int, Field(ge=9, le=20)]
 
 
-class Validity(_Strict):
+class Validity(StrictTable):
     day_boundary: bool
     # spec 1: no CA may issue a certificate that outlives its own
     outliving_issuer: Literal["refuse"]
 
 
-class Crl(_Strict):
+class Crl(StrictTable):
     reissue_hours: Annotated[int, Field(ge=1)]
     next_update_hours: Annotated[int, Field(ge=1)]
 
@@ -74,7 +69,7 @@ class Crl(_Strict):
         return value
 
 
-class Arl(_Strict):
+class Arl(StrictTable):
     reissue_days: Annotated[int, Field(ge=1)]
     next_update_days: Annotated[int, Field(ge=1)]
 
@@ -88,7 +83,7 @@ class Arl(_Strict):
         return value
 
 
-class Revocation(_Strict):
+class Revocation(StrictTable):
     # spec 5: the reasons a revocation may give, a non-empty subset of REVOCATION_REASON_CODES
     reasons: Reasons
     end_of_subscription_reason: str
@@ -109,11 +104,11 @@ class Revocation(_Strict):
         return value
 
 
-class Intake(_Strict):
+class Intake(StrictTable):
     max_request_bytes: Annotated[int, Field(ge=256, le=1_048_576)]
 
 
-class PolicyFile(_Strict):
+class PolicyFile(StrictTable):
     """policy.toml."""
 
     # spec 2.7: certificatePolicies carries the one OID of the environment in force
@@ -137,12 +132,12 @@ class PolicyFile(_Strict):
 
 # --- roles.toml ---------------------------------------------------------------------------------------------
 
-class CaRoles(_Strict):
+class CaRoles(StrictTable):
     root: str
     issuing: str
 
 
-class RolesFile(_Strict):
+class RolesFile(StrictTable):
     """roles.toml: RemotePartyRole codes (spec 3), and the roles of the CA hierarchy."""
 
     # spec 3: the OU is the code as two hex digits, so 0..255, each code used once
@@ -177,7 +172,7 @@ class RolesFile(_Strict):
 
 # --- profiles/*.toml ----------------------------------------------------------------------------------------
 
-class _CaProfileFile(_Strict):
+class _CaProfileFile(StrictTable):
     """A CA certificate profile (spec 4)."""
 
     lifetime_years: Lifetime
@@ -239,7 +234,7 @@ class IssuingProfileFile(_CaProfileFile):
 _EE_REQUIRED = ("keyUsage", "subjectKeyIdentifier", "certificatePolicies", "authorityKeyIdentifier")
 
 
-class EndEntityProfileFile(_Strict):
+class EndEntityProfileFile(StrictTable):
     """profiles/<name>.toml with kind = "end-entity": organisation style (spec 3)."""
 
     kind: Literal["end-entity"]

@@ -6,7 +6,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from ..datafile import DataFolder, tree_hash
+from s1spki.values.datafile import DataFolder, tree_hash
+
 from .model import ApprovalRule, Operation, OperatorRole, Rapp
 from .schema import OperationsFile, RolesFile, parse_duration
 

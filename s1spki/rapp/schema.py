@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, model_validator
 
-from ..datafile import choice, known, list_of, refusal, unique
+from s1spki.values.datafile import choice, known, list_of, refusal, unique
+from s1spki.values.strict_model import StrictTable
+
 from .model import CHECKS
 
 _DURATION = re.compile(r"^([1-9][0-9]*)([smhd])$")
@@ -27,12 +29,6 @@ def parse_duration(text: str) -> int | None:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
 
 
-class _Strict(BaseModel):
-    """A TOML table: unknown keys refused, no coercion (a string is never an int, a bool never an int)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
 _STRINGS = BeforeValidator(list_of("strings"))
 _UNIQUE = AfterValidator(unique)
 RoleNames = Annotated[list[Annotated[str, AfterValidator(known("roles"))]], _STRINGS, _UNIQUE]
@@ -42,7 +38,7 @@ Checks = Annotated[list[Annotated[str, AfterValidator(choice(CHECKS))]], _STRING
 
 # --- operations.toml ----------------------------------------------------------------------------------------
 
-class OperationEntry(_Strict):
+class OperationEntry(StrictTable):
     """[operations."<group.command>"]: what the operation needs (spec 6)."""
 
     participants: Annotated[int, Field(ge=1, le=10)] = 1
@@ -79,7 +75,7 @@ class OperationEntry(_Strict):
         return None if self.approval_valid_for is None else parse_duration(self.approval_valid_for)
 
 
-class OperationsFile(_Strict):
+class OperationsFile(StrictTable):
     """operations.toml."""
 
     operations: dict[str, OperationEntry]
@@ -87,7 +83,7 @@ class OperationsFile(_Strict):
 
 # --- roles.toml ---------------------------------------------------------------------------------------------
 
-class RoleEntry(_Strict):
+class RoleEntry(StrictTable):
     """[roles.<name>]: an operator role and the operations it may perform (spec 6)."""
 
     title: str
@@ -109,21 +105,21 @@ def _known_pair(value: list[str], info: ValidationInfo) -> list[str]:
     return value
 
 
-class Separation(_Strict):
+class Separation(StrictTable):
     """[separation]: pairs of roles one person may not hold together (spec 6, separation of duties)."""
 
     exclusive: Annotated[list[Annotated[list[str], BeforeValidator(_pair), AfterValidator(_known_pair)]],
                          BeforeValidator(list_of("[role, role] pairs"))] = []
 
 
-class Bootstrap(_Strict):
+class Bootstrap(StrictTable):
     """[bootstrap]: the roles `s1spki init` registers for the people who set up the CA."""
 
     custodian_role: Annotated[str, AfterValidator(known("roles"))]
     manager_role: Annotated[str, AfterValidator(known("roles"))]
 
 
-class RolesFile(_Strict):
+class RolesFile(StrictTable):
     """roles.toml."""
 
     roles: dict[str, RoleEntry]

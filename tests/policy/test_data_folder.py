@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from s1spki.datafile import key_path
 from s1spki.errors import ConfigError
+from s1spki.home.shipped import data_dir
 from s1spki.policy import load_policy
 from s1spki.rapp import load_rapp
-from s1spki.resources import data_dir
+from s1spki.values.datafile import key_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -210,7 +210,7 @@ def test_key_paths_read_as_the_toml_keys() -> None:
 
 
 def test_the_command_line_does_not_import_pydantic_until_a_folder_is_read() -> None:
-    code = ("import sys, s1spki.cli.main, s1spki.datafile; assert 'pydantic' not in sys.modules, 'at start';"
+    code = ("import sys, s1spki.cli.main, s1spki.values.datafile; assert 'pydantic' not in sys.modules, 'at start';"
             " from s1spki.policy import load_policy; assert 'pydantic' in sys.modules")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
