@@ -67,6 +67,12 @@ class ConfigError(Refused):
     kind = "config"
 
 
+class IntegrityRefused(Refused):
+    """A record or row that grants power is not as s1spki wrote it (a database edit, an insert, a replay)."""
+
+    kind = "integrity"
+
+
 class NotFound(Refused):
     """The named object (request, certificate, organisation, operator) does not exist."""
 

@@ -1,27 +1,55 @@
 """The runtime of one CA home: what a command opens, each part on first use, and how the parts are wired.
 
 It opens the configuration, the policy and RAPP in force, the store, the HSM and operators' credentials,
-and wires the audit checkpointer to the store. It holds no rule: authorising people, stamping audit
-events and recording refusals belong to the command context of the use cases (`s1spki.command`).
+and wires the audit checkpointer and the record key to the store. It holds no rule: authorising people,
+stamping audit events and recording refusals belong to the command context of the use cases
+(`s1spki.command`).
 """
 
 from __future__ import annotations
 
+import hmac
+import json
+import re
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from s1spki.audit.checkpoint import Checkpointer
+from s1spki.audit.record import GENESIS_HASH
+from s1spki.audit.registrations import REGISTERING_EVENTS, RegisteredKeys
 from s1spki.audit.signer import AuditSigner
+from s1spki.audit.verify import Problem
+from s1spki.audit.vouch import vouch
 from s1spki.credentials import find_credential
-from s1spki.errors import HsmError, PolicyRefused, S1spkiError
+from s1spki.errors import HsmError, IntegrityRefused, PolicyRefused, S1spkiError
+from s1spki.home.adoption import ADOPT_EVENT, Adoption
 from s1spki.home.config import Config, load_config
 from s1spki.hsm import Hsm, HsmSettings, find_softhsm_module
 from s1spki.policy import Policy, load_policy
 from s1spki.rapp import Rapp, load_rapp
 from s1spki.store import Store
+from s1spki.store.sealing import record_mac_input
 from s1spki.values.clock import Clock
+
+# The record key's label on the token says from which audit record on every record carries an authenticator:
+# the token, which no database writer can change, is what says so (a store made before authenticators has
+# records without one, vouched for by the checkpoint signed when it was upgraded).
+RECORD_KEY_PREFIX = "s1spki-records-from-"
+_RECORD_KEY = re.compile(rf"^{RECORD_KEY_PREFIX}([1-9][0-9]*)-[0-9TZ]+$")
+
+
+def record_key_label(from_seq: int, stamp: str) -> str:
+    return f"{RECORD_KEY_PREFIX}{from_seq}-{stamp}"
+
+
+def _from_seq(label: str) -> int:
+    match = _RECORD_KEY.match(label)
+    assert match is not None
+    return int(match.group(1))
 
 
 class Seams:
@@ -32,12 +60,48 @@ class Seams:
         """Called by use cases at `point` (e.g. "serial-reserved"); does nothing."""
 
 
+class RecordKey:
+    """The home's HMAC key in the HSM: authenticates every audit record and every row that grants power.
+
+    Found on the token (never named by the database); the HSM is reached on first use only, so that reading
+    commands never need it."""
+
+    def __init__(self, hsm: Any) -> None:
+        self._hsm = hsm  # a callable giving the runtime's HSM connection
+        self._label: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self._label is None:
+            labels = [label for label in self._hsm().secret_key_labels() if _RECORD_KEY.match(label)]
+            if not labels:
+                raise HsmError("the HSM token holds no record key of this home: run `s1spki db upgrade` (a home made "
+                               "before record authenticators), or check `token_label` in s1spki.toml")
+            self._label = max(labels, key=_from_seq)
+        return self._label
+
+    @property
+    def from_seq(self) -> int:
+        """The first audit record that must carry an authenticator."""
+        return _from_seq(self.label)
+
+    def mac(self, data: bytes) -> str:
+        return self._hsm().mac(self.label, data).hex()
+
+    def confirm(self, seq: int, record_hash: str, mac: str | None) -> bool:
+        """Whether a record's stored authenticator is the HSM's (a record before `from_seq` has none)."""
+        if mac is None:
+            return seq < self.from_seq
+        return hmac.compare_digest(self.mac(record_mac_input(record_hash)), mac)
+
+
 class Runtime:
     def __init__(self, home: Path, clock: Clock | None = None, seams: Seams | None = None) -> None:
         self.home = home
         self.clock = clock or Clock()
         self.seams = seams or Seams()
         self._operator_keys: dict[str, ec.EllipticCurvePrivateKey] = {}
+        self._hsm: Hsm | None = None
 
     @cached_property
     def config(self) -> Config:
@@ -45,28 +109,69 @@ class Runtime:
 
     @cached_property
     def policy(self) -> Policy:
-        return load_policy(self.config.policy_dir)
+        """policy/ in force: as adopted (refused if its files differ from the adoption)."""
+        policy = load_policy(self.config.policy_dir)
+        self._refuse_unadopted("policy", self.config.policy_dir, policy.hash)
+        return policy
 
     @cached_property
     def rapp(self) -> Rapp:
-        return load_rapp(self.config.rapp_dir)
+        """rapp/ in force: as adopted (refused if its files differ from the adoption)."""
+        rapp = load_rapp(self.config.rapp_dir)
+        self._refuse_unadopted("rapp", self.config.rapp_dir, rapp.hash)
+        return rapp
+
+    @cached_property
+    def adoption(self) -> Adoption:
+        """The latest adoption of policy/ and rapp/ the trail holds, its authenticator checked with the HSM."""
+        reader = self.store.reader
+        rows = reader.audit_rows_of_events((ADOPT_EVENT,))
+        if not rows:
+            raise PolicyRefused("this home has no adopted policy/ and rapp/: adopt them with `s1spki policy adopt`")
+        seq, _event, _object, details = rows[-1]
+        record = reader.audit_rows_with_mac(seq, seq)[0]
+        if not self.record_key.confirm(seq, record[2], record[-1]):
+            raise IntegrityRefused(f"audit record {seq}, the adoption of policy/ and rapp/, is not the HSM's: it was "
+                                   "not written by s1spki; run `s1spki audit verify`")
+        try:
+            return Adoption.from_details(seq, json.loads(details))
+        except ValueError as exc:
+            raise IntegrityRefused(str(exc)) from None
+
+    def _refuse_unadopted(self, folder: str, directory: Path, tree_hash: str) -> None:
+        adoption = self.adoption
+        if adoption.hashes[folder] != tree_hash:
+            differences = adoption.differences(folder, directory) or [f"{folder}/"]
+            raise PolicyRefused(f"{', '.join(differences)}: not what was adopted (audit record {adoption.seq}); "
+                                "review the change and adopt it with `s1spki policy adopt --as NAME --as NAME`, or "
+                                "put the adopted files back")
+
+    @cached_property
+    def record_key(self) -> RecordKey:
+        return RecordKey(self.hsm)
 
     @cached_property
     def store(self) -> Store:
-        store = Store.open(self.config.database_url, self.clock)
+        store = Store.open(self.config.database_url, self.clock, self.record_key)
         store.on_append = self.checkpointer.appended
         return store
 
     @cached_property
     def checkpointer(self) -> Checkpointer:
-        """Signs checkpoints of the audit chain: every N records and at `finish()`."""
-        can_sign = self.config.hsm.pin.kind != "prompt"  # a checkpoint never stops a command to ask for a PIN
-        return Checkpointer(lambda: self.store, self.open_audit_key if can_sign else None, self.clock,
-                            lambda: self.home_id, self.config.audit)
+        """Signs checkpoints of the audit chain: every N records and at `finish()`, each over records vouched for."""
+        return Checkpointer(lambda: self.store, self.open_audit_key, self.clock, lambda: self.home_id,
+                            self.config.audit, self.vouch)
 
     @cached_property
     def home_id(self) -> str:
         return self.store.meta("home_id") or ""
+
+    def vouch(self, start_seq: int, start_hash: str, last_seq: int) -> list[Problem]:
+        """Problems with records start_seq..last_seq (audit.vouch): links, authenticators, statements."""
+        reader = self.store.reader
+        keys = RegisteredKeys.from_rows(reader.audit_rows_of_events(REGISTERING_EVENTS))
+        return vouch(reader.audit_rows_with_mac(start_seq, last_seq), start_seq,
+                     start_hash if start_seq > 1 else GENESIS_HASH, self.record_key.confirm, keys)
 
     def hashes_in_force(self) -> tuple[str | None, str | None]:
         """The hashes of the policy/ and rapp/ in force, each None where it cannot be loaded."""
@@ -78,17 +183,20 @@ class Runtime:
                 hashes.append(None)
         return hashes[0], hashes[1]
 
-    def finish(self, exit_code: int = 0) -> str | None:
-        """End of a command: checkpoint the audit chain if records were appended; a warning, or None."""
+    def finish(self, exit_code: int = 0) -> Sequence[str | S1spkiError]:
+        """End of a command: checkpoint the audit chain if records were appended (Checkpointer.finish)."""
         if "store" not in self.__dict__:
-            return None
+            return ()
         return self.checkpointer.finish(exit_code, *self.hashes_in_force())
 
     def hsm(self) -> Hsm:
-        settings = self.config.hsm
-        module = find_softhsm_module() if settings.module == "softhsm" else settings.module
-        pin = settings.pin.read(f"the PIN of token {settings.token_label!r}", error=HsmError)
-        return Hsm.connect(HsmSettings(module, settings.token_label, pin, settings.softhsm_conf))
+        """The HSM token of this home, logged in on first use (one connection per runtime)."""
+        if self._hsm is None:
+            settings = self.config.hsm
+            module = find_softhsm_module() if settings.module == "softhsm" else settings.module
+            pin = settings.pin.read(f"the PIN of token {settings.token_label!r}", error=HsmError)
+            self._hsm = Hsm.connect(HsmSettings(module, settings.token_label, pin, settings.softhsm_conf))
+        return self._hsm
 
     def open_audit_key(self, signer: AuditSigner) -> ec.EllipticCurvePrivateKey:
         """The audit key on the HSM; refused if it is a CA's key or does not match the audit certificate."""

@@ -66,7 +66,7 @@ def build_home(base: Path) -> Path:
     cli(home, "ceremony", "root", "--as", "alice", "--as", "bob")
     cli(home, "ceremony", "issuing", "--as", "alice", "--as", "bob")
     cli(home, "operator", "add", "dave", "--role", "ra_officer", "--public-key", str(cred / "dave.pub.pem"),
-        "--as", "carol")
+        "--as", "carol", "--as", "alice")
     cli(home, "org", "register", ORG, "--eui64", EUI, "--role", "supplier", "--as", "carol")
     cli(home, "org", "sro", "add", ORG, "Sam", "--identity-evidence", "ID-1", "--authority-evidence", "BM-1",
         "--as", "dave")
@@ -209,7 +209,7 @@ def audit_figures(app: Runtime, carol: Command, dave: Command, home: Path, args:
 
     cli(home, "operator", "keygen", "audrey", "--passphrase-file", str(home.parent / "secrets" / "carol"))
     cli(home, "operator", "add", "audrey", "--role", "auditor", "--public-key",
-        str(home / "credentials" / "audrey.pub.pem"), "--as", "carol")
+        str(home / "credentials" / "audrey.pub.pem"), "--as", "alice", "--as", "bob")
     exported = export_trail(Command(app, Operators(("audrey",))), None, None, "jsonl", home.parent / "trail.jsonl")
     cert = pinned_certificates([home / "audit" / "audit-cert.pem"])
     start = time.perf_counter()

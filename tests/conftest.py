@@ -41,6 +41,11 @@ OTHER_SRO, OTHER_ARO = "Olga Senior", "Otto Officer"
 PEOPLE = {"alice": "custodian", "bob": "custodian", "carol": "manager"}
 # registered by carol after init: an RA officer, a CA administrator, an auditor
 OTHER_STAFF = {"dave": "ra_officer", "erin": "ca_administrator", "fred": "auditor"}
+# who grants each role (rapp/roles.toml [grants]): an RA manager with a key custodian for RA staff, two key
+# custodians for the CA's trusted roles
+GRANTED_BY = {"ra_officer": ["--as", "carol", "--as", "alice"], "ra_manager": ["--as", "carol", "--as", "alice"],
+              "ca_administrator": ["--as", "alice", "--as", "bob"], "auditor": ["--as", "alice", "--as", "bob"],
+              "key_custodian": ["--as", "alice", "--as", "bob"]}
 # one operator holding each role of rapp/roles.toml
 OPERATOR_FOR_ROLE = {"key_custodian": "alice", "ra_manager": "carol", "ra_officer": "dave",
                      "ca_administrator": "erin", "auditor": "fred"}
@@ -172,7 +177,7 @@ def _build_template(base: Path) -> Path:
     steps = [
         ["init", "--softhsm", *people],
         *[["operator", "add", person, "--role", role, "--public-key", str(home / "credentials" / f"{person}.pub.pem"),
-           "--as", "carol"] for person, role in OTHER_STAFF.items()],
+           *GRANTED_BY[role]] for person, role in OTHER_STAFF.items()],
         ["ceremony", "root", "--as", "alice", "--as", "bob"],
         ["ceremony", "issuing", "--as", "alice", "--as", "bob"],
         ["org", "register", ACME, "--eui64", ACME_EUI, "--eui64", ACME_EUI2, "--role", "supplier",

@@ -25,9 +25,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from s1spki.audit.record import AuditEvent
+from s1spki.audit.problems import Problem
+from s1spki.audit.record import GENESIS_HASH, AuditEvent
 from s1spki.audit.signer import AuditSigner, current_signer
-from s1spki.errors import S1spkiError, StoreError, Unavailable
+from s1spki.errors import Refused, S1spkiError, Unavailable
 from s1spki.values.canonical import canonical_json
 from s1spki.values.clock import Clock, iso
 
@@ -149,12 +150,16 @@ def checkpoint_rows(rows: list[dict[str, Any]]) -> Iterator[Checkpoint]:
 
 
 class CheckpointStore(Protocol):
-    """What the checkpointer needs of the store: the chain head, the checkpoints and audit keys it holds, a place
-    for a new checkpoint, and a way to record that one could not be made."""
+    """What the checkpointer needs of the store: the chain head and a record's hash, the checkpoints and audit
+    keys it holds, a place for a new checkpoint, and a way to record that one could not be made."""
 
     def audit_head(self) -> tuple[int, str]: ...
 
+    def audit_hash_of(self, seq: int) -> str | None: ...
+
     def last_checkpoint_seq(self) -> int: ...
+
+    def checkpoint_rows(self) -> list[dict[str, Any]]: ...
 
     def audit_signers(self) -> list[dict[str, Any]]: ...
 
@@ -168,29 +173,41 @@ class CheckpointSettings(Protocol):
     checkpoints_file: Path
 
 
+# Problems with records first..last, given the hash of the record before `first` (audit.vouch).
+Vouch = Callable[[int, str, int], list[Problem]]
+
+
+class CheckpointRefused(Refused):
+    """A checkpoint was not signed: records since the last one could not be vouched for (exit 3)."""
+
+    kind = "tampered"
+
+
 class Checkpointer:
     """Signs checkpoints of one home's chain: every N records and at the end of a command that appended any.
 
-    It asks only for what it uses: the store (lazily, since the store calls back into it after each record),
-    a callable that opens the audit key (None when that would mean asking for a PIN), the clock, the home's
-    id, and the `[audit]` settings.
+    A checkpoint is signed only over records vouched for: each record since the last valid checkpoint links
+    to the one before, carries the HSM's authenticator, and its statements verify (`vouch`). It asks only for
+    what it uses: the store (lazily, since the store calls back into it after each record), a callable that
+    opens the audit key, the clock, the home's id, the `[audit]` settings and the vouching.
     """
 
     def __init__(self, store: Callable[[], CheckpointStore],
-                 open_key: Callable[[AuditSigner], ec.EllipticCurvePrivateKey] | None, clock: Clock,
-                 home_id: Callable[[], str], settings: CheckpointSettings) -> None:
+                 open_key: Callable[[AuditSigner], ec.EllipticCurvePrivateKey], clock: Clock,
+                 home_id: Callable[[], str], settings: CheckpointSettings, vouch: Vouch) -> None:
         self._store = store
         self._open_key = open_key
         self._clock = clock
         self._home_id = home_id
         self._settings = settings
+        self._vouch = vouch
         self._last_seq: int | None = None  # highest seq known to be checkpointed
         self._appended = False
-        self._failure: str | None = None
+        self._failure: S1spkiError | None = None
         self._key: ec.EllipticCurvePrivateKey | None = None
 
     def appended(self, seq: int) -> None:
-        """Called by the store after each audit record commits; never raises."""
+        """Called by the store after each audit record commits; never raises (finish() reports a failure)."""
         self._appended = True
         if self._failure is not None:
             return
@@ -200,51 +217,63 @@ class Checkpointer:
             if seq - self._last_seq >= self._settings.checkpoint_every:
                 self.checkpoint()
         except S1spkiError as exc:
-            self._failure = exc.message  # finish() reports it, and tries once more
+            self._failure = exc
         except Exception as exc:  # the change is committed already: never make it look failed
-            self._failure = type(exc).__name__
+            self._failure = Unavailable(f"checkpointing failed ({type(exc).__name__})")
 
-    def finish(self, exit_code: int, policy_hash: str | None = None, rapp_hash: str | None = None) -> str | None:
-        """At the end of a command: checkpoint the head if records were appended. Returns a warning, or None.
+    def finish(self, exit_code: int, policy_hash: str | None = None,
+               rapp_hash: str | None = None) -> tuple[str | S1spkiError, ...]:
+        """At the end of a command: checkpoint the head if records were appended.
 
-        After a refusal the head is signed like after a success. After exit 5 (HSM or database unavailable)
-        nothing is tried: a second login with a wrong PIN would only bring a real HSM nearer to locking it.
-        When the command failed, its own one-line error stands and nothing is added: the records stay
-        covered by the chain and the next checkpoint signs them. When it succeeded, a checkpoint that cannot
-        be made is recorded in the trail (stamped with the given hashes of policy/ and rapp/) and returned as
-        a warning; it never fails the command.
+        Returns what to tell: a warning (str) or a failure that fails the command (an S1spkiError).
+        - Records that cannot be vouched for are a failure, recorded in the trail: no checkpoint signs them,
+          and every later command says so until they are dealt with.
+        - After exit 5 (HSM or database unavailable) nothing is tried: a second login with a wrong PIN would
+          only bring a real HSM nearer to locking it. When the command failed, its own error stands.
+        - When it succeeded, a checkpoint that cannot be made for another reason (the HSM away) is recorded in
+          the trail (stamped with the given hashes of policy/ and rapp/) and is a warning: the next command
+          signs the head.
         """
         if not self._appended or exit_code == Unavailable.exit_code:
-            return None
-        try:
-            self.checkpoint()
-            return None
-        except S1spkiError as exc:
-            if exit_code != 0:
-                return None
-            reason = exc.message
-        self._failure = reason  # do not try again for the record of the failure itself
+            return ()
+        failure = self._failure
+        if not isinstance(failure, CheckpointRefused):
+            try:
+                self.checkpoint()
+                return ()
+            except S1spkiError as exc:
+                failure = exc
+        assert failure is not None
+        refused = isinstance(failure, CheckpointRefused)
+        if exit_code != 0 and not refused:
+            return ()
         event = AuditEvent("audit.checkpoint", "s1spki", "system", object_type="audit-chain",
-                           details={"reason": reason},
-                           policy_hash=policy_hash, rapp_hash=rapp_hash).with_outcome("error")
-        with suppress(StoreError):  # the warning is still given
+                           details={"reason": failure.message},
+                           policy_hash=policy_hash, rapp_hash=rapp_hash).with_outcome("refused" if refused else "error")
+        with suppress(S1spkiError):  # what is told stands even if it cannot be recorded
             self._store().record_refusal(event)
-        return f"the audit chain could not be checkpointed ({reason}); the next command will sign it"
+        if refused:
+            return (failure,)
+        return (f"the audit chain could not be checkpointed ({failure.message}); the next command will sign it",)
 
     def checkpoint(self) -> Checkpoint | None:
-        """Sign the current head unless it is checkpointed already or the home has no audit key."""
+        """Sign the current head unless it is checkpointed already; CheckpointRefused if the store names no audit
+        key or the records since the last valid checkpoint cannot be vouched for."""
         store = self._store()
         signer = current_signer(store.audit_signers())
         if signer is None:
-            return None
+            # never a silent skip: a home without its audit key in the store cannot vouch for its trail
+            raise CheckpointRefused("the audit chain was not checkpointed: the store names no audit key (its row was "
+                                    "removed?); run `s1spki audit verify` and restore the store from a backup")
         head_seq, head_hash = store.audit_head()
-        last = store.last_checkpoint_seq()
-        if head_seq <= last:
-            self._last_seq = last
+        start_seq, start_hash = self._last_valid(store, signer)
+        if head_seq < start_seq:
+            self._last_seq = start_seq - 1
             return None
-        if self._open_key is None:
-            # A checkpoint must never stop a command to ask for the PIN; unattended homes name a file or variable.
-            return None
+        problems = self._vouch(start_seq, start_hash, head_seq)
+        if problems:
+            raise CheckpointRefused(f"the audit chain was not checkpointed: {problems[0].line()}; run `s1spki audit "
+                                    "verify`", problems=[p.as_dict() for p in problems])
         if self._key is None:
             self._key = self._open_key(signer)
         made = Checkpoint.sign(self._key, head_seq, head_hash, iso(self._clock.now()), self._home_id(),
@@ -253,3 +282,15 @@ class Checkpointer:
             append_checkpoint_line(self._settings.checkpoints_file, made)
         self._last_seq = head_seq
         return made
+
+    def _last_valid(self, store: CheckpointStore, signer: AuditSigner) -> tuple[int, str]:
+        """(first seq after, hash of) the newest checkpoint of the store that is the audit key's and names a
+        record the trail still holds unchanged; (1, genesis) if there is none."""
+        public_key = signer.certificate().public_key()
+        home_id = self._home_id()
+        for checkpoint in sorted(checkpoint_rows(store.checkpoint_rows()), key=lambda c: -c.seq):
+            if (checkpoint.signer == signer.fingerprint and checkpoint.home_id == home_id
+                    and isinstance(public_key, ec.EllipticCurvePublicKey) and checkpoint.verifies(public_key)
+                    and store.audit_hash_of(checkpoint.seq) == checkpoint.hash):
+                return checkpoint.seq + 1, checkpoint.hash
+        return 1, GENESIS_HASH

@@ -3,10 +3,12 @@ audit certificate the auditor pinned: no database, no HSM."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from s1spki.audit.checkpoint import Checkpoint
 from s1spki.audit.export_format import FORMATS, csv_links, jsonl_links
@@ -14,15 +16,25 @@ from s1spki.audit.fast import jsonl_stretches
 from s1spki.audit.manifest import manifest_path, read_manifest
 from s1spki.audit.record import GENESIS_HASH
 from s1spki.audit.report_format import verify_report
-from s1spki.audit.signer import public_keys
+from s1spki.audit.signer import fingerprint, public_keys
 from s1spki.audit.verify import BAD_MANIFEST, Problem, Verdict, verify_chain, verify_stretches
 from s1spki.errors import UsageError
 
 
-def verify_export(path: Path, manifest_file: Path | None = None,
-                  pinned: list[x509.Certificate] | None = None) -> Verdict:
-    """Check an export file against its signed manifest and the audit certificate."""
-    manifest = read_manifest(manifest_file or manifest_path(path), pinned)
+def verify_export(path: Path, manifest_file: Path | None = None, pinned: list[x509.Certificate] | None = None,
+                  fingerprints: Sequence[str] = ()) -> Verdict:
+    """Check an export file against its signed manifest and the audit certificate: the one(s) `pinned`, or the
+    one the export carries when its SHA-256 is among `fingerprints`, or (neither given) the one it carries."""
+    manifest_file = manifest_file or manifest_path(path)
+    if fingerprints and not pinned:
+        carried = read_manifest(manifest_file, None).certificate
+        wanted = {f.lower().replace(":", "") for f in fingerprints}
+        if carried is None or fingerprint(carried.public_bytes(serialization.Encoding.DER)) not in wanted:
+            problem = Problem(None, BAD_MANIFEST, "the export carries another audit certificate than the one whose "
+                              "fingerprint was given")
+            return Verdict(0, None, None, None, 0, None, (problem,))
+        pinned = [carried]
+    manifest = read_manifest(manifest_file, pinned)
     problems = [Problem(None, BAD_MANIFEST, manifest.problem)] if manifest.problem else []
     notes = [] if pinned else [f"trusted the audit certificate the manifest carries (sha256 "
                                f"{manifest.get('audit_certificate_sha256', '?')}); pin it with --cert"]

@@ -24,38 +24,24 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from s1spki.audit.chain import Link
 from s1spki.audit.checkpoint import Checkpoint
+from s1spki.audit.problems import (  # noqa: F401 - the kinds are named from here too
+    ALTERED,
+    BAD_CHECKPOINT,
+    BAD_MANIFEST,
+    BAD_STATEMENT,
+    CHECKPOINTS_MISSING,
+    INSERTED,
+    KINDS,
+    MISSING,
+    NOT_COVERED,
+    OUT_OF_ORDER,
+    ROLLED_BACK,
+    TRUNCATED,
+    UNAUTHENTICATED,
+    Problem,
+)
 from s1spki.audit.record import GENESIS_HASH
 from s1spki.errors import Refused
-
-ALTERED = "altered"
-MISSING = "missing"
-INSERTED = "inserted"
-OUT_OF_ORDER = "out of order"
-TRUNCATED = "truncated"
-ROLLED_BACK = "rolled back"
-BAD_CHECKPOINT = "bad checkpoint signature"
-BAD_MANIFEST = "bad manifest signature"
-KINDS = (ALTERED, MISSING, INSERTED, OUT_OF_ORDER, TRUNCATED, ROLLED_BACK, BAD_CHECKPOINT, BAD_MANIFEST)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """What is wrong, and with which record (None when no record can be named)."""
-
-    seq: int | None
-    kind: str
-    detail: str
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"problem kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
-
-    def line(self) -> str:
-        where = f"record {self.seq}" if self.seq is not None else "the audit trail"
-        return f"{where}: {self.kind}: {self.detail}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "kind": self.kind, "detail": self.detail}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from s1spki.cli.context import AS_HELP, get, note
+from s1spki.errors import UsageError
 
 app = typer.Typer(help="The audit trail: export a period (signed), verify an export or the live trail, "
                        "issuance report.", no_args_is_help=True)
@@ -43,11 +44,22 @@ def verify(
     file: Path | None = typer.Argument(None, help="An export (or report) to check offline; none: the live trail."),
     manifest: Path | None = typer.Option(None, "--manifest", help="Its manifest (default: FILE.manifest.json)."),
     cert: list[Path] = typer.Option([], "--cert", help=CERT_HELP),
+    fingerprint: list[str] = typer.Option([], "--fingerprint",
+                                          help="SHA-256 of the audit certificate to trust (hex), as pinned."),
+    trust_embedded: bool = typer.Option(False, "--trust-embedded",
+                                        help="Trust the certificate an export carries (demos only: anyone can make "
+                                             "an export that verifies this way)."),
+    pinned_checkpoint: list[str] = typer.Option([], "--pinned-checkpoint",
+                                                help="A checkpoint kept earlier, SEQ:HASH or a file of checkpoint "
+                                                     "lines: the trail must still hold it (live trail)."),
+    deep: bool = typer.Option(False, "--deep", help="Also check every record's authenticator and every statement "
+                              "from the first record on, and every row's seal (live trail)."),
 ) -> None:
     """Check that the trail is complete and unaltered: an export, or the live trail.
 
-    An export is checked with nothing but itself and the audit certificate: no database, no HSM. Exit 0 when
-    it verifies; exit 3 with one line naming the first bad record and what is wrong with it."""
+    An export is checked with nothing but itself and the audit certificate you pinned (--cert or
+    --fingerprint): no database, no HSM. The live trail is checked with the HSM's record key as well. Exit 0
+    when it verifies; exit 3 with one line naming the first bad record and what is wrong with it."""
     from s1spki.audit.signer import pinned_certificates
     from s1spki.audit.verify import AuditTampered
 
@@ -56,12 +68,18 @@ def verify(
     if file is not None:
         from s1spki.audit.offline import verify_export
 
-        verdict = verify_export(file, manifest, pinned)
+        if not pinned and not fingerprint and not trust_embedded:
+            raise UsageError("give the audit certificate you pinned: --cert FILE or --fingerprint SHA256 (an export "
+                             "is trusted only against it; --trust-embedded for demos)")
+        if trust_embedded and not (pinned or fingerprint):
+            note("s1spki: warning: trusting the audit certificate the export carries: anyone can make an export "
+                 "that verifies this way")
+        verdict = verify_export(file, manifest, pinned or None, fingerprints=fingerprint)
         what = f"export {file}"
     else:
-        from s1spki.auditor.live import verify_live
+        from s1spki.auditor.live import parse_pinned, verify_live
 
-        verdict = verify_live(cli.command([]), pinned)
+        verdict = verify_live(cli.command([]), pinned, parse_pinned(pinned_checkpoint), deep)
         what = "the audit trail"
     if not verdict.ok:
         raise AuditTampered(verdict, what)

@@ -29,16 +29,15 @@ def status(ctx: typer.Context) -> None:
 
 @app.command("upgrade")
 def upgrade(ctx: typer.Context) -> None:
-    """Migrate the store's schema to the revision this s1spki needs (take a backup first)."""
-    from s1spki.store.engine import make_engine
-    from s1spki.store.writer import upgrade_schema
+    """Migrate the store's schema to the revision this s1spki needs (take a backup first). A store made before
+    authenticators is sealed with the HSM once its trail verifies."""
+    from s1spki.ra.store_upgrade import upgrade_store
 
     cli = get(ctx)
-    engine = make_engine(cli.runtime.config.database_url)
-    try:
-        before, after = upgrade_schema(engine)
-    finally:
-        engine.dispose()
-    cli.emit({"from": before, "to": after, "upgraded": before != after},
-             f"schema upgraded from revision {before} to {after}" if before != after else
-             f"schema already at revision {after}")
+    done = upgrade_store(cli.runtime)
+    said = (f"schema upgraded from revision {done['from']} to {done['to']}" if done["upgraded"] else
+            f"schema already at revision {done['to']}")
+    if done["sealed"]:
+        said += (f"; {done['sealed']['rows']} rows sealed, records authenticated from "
+                 f"{done['sealed']['authenticated_from']}")
+    cli.emit(done, said)

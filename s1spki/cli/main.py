@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from s1spki.cli import audit, ceremony, cert, crl, db, init, lint, operator, org, repo, request
+from s1spki.cli import audit, ceremony, cert, crl, db, init, lint, operator, org, policy, repo, request
 from s1spki.cli.context import CliContext, RuntimeFactory, use_runtime_factory
 from s1spki.errors import S1spkiError
 from s1spki.home.config import resolve_home
@@ -49,6 +49,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(crl.app, name="crl")
 app.add_typer(repo.app, name="repo")
 app.add_typer(db.app, name="db")
+app.add_typer(policy.app, name="policy")
 
 
 def _json_requested(argv: list[str]) -> bool:
@@ -86,24 +87,30 @@ def main(runtime_factory: RuntimeFactory | None = None) -> None:
         sys.stderr.write(f"s1spki: unexpected error ({type(exc).__name__}); set S1SPKI_DEBUG=1 for details\n")
         code = 1
     finally:
-        _finish(code)
+        code = _finish(code)
         _close()
     sys.exit(code)
 
 
-def _finish(code: int) -> None:
+def _finish(code: int) -> int:
     """After every command, done or refused: sign a checkpoint of the audit chain if it grew (s1spki.audit).
 
-    Never changes the command's result; a checkpoint that failed after a successful command is a warning."""
+    A checkpoint refused because records cannot be vouched for fails the command (one line, exit 3), whatever
+    it did; one that could not be made for another reason, after a successful command, is a warning."""
     from s1spki.cli.context import OPENED
 
     for opened in OPENED:
         try:
-            warning = opened.finish(code)
+            told = opened.finish(code)
         except Exception as exc:  # the command's own result stands
-            warning = f"the audit chain could not be checkpointed ({type(exc).__name__})"
-        if warning and code == 0:
-            sys.stderr.write(f"s1spki: warning: {warning}\n")
+            told = (f"the audit chain could not be checkpointed ({type(exc).__name__})",)
+        for item in told:
+            if isinstance(item, S1spkiError):
+                sys.stderr.write(f"s1spki: {item.message}\n")
+                code = code or item.exit_code
+            elif code == 0:
+                sys.stderr.write(f"s1spki: warning: {item}\n")
+    return code
 
 
 def _close() -> None:

@@ -10,9 +10,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from s1spki.credentials.statements import SignedStatement, sign_statement, statement_body, verify_statement
+from s1spki.audit.statements import SignedStatement, sign_statement, statement_body, verify_statement
 from s1spki.errors import AuthError
-from s1spki.rapp import Rapp
+from s1spki.rapp.model import ParticipantRule
 from s1spki.store import OperatorRecord, StoreReader
 from s1spki.values.clock import Clock, parse_iso
 
@@ -48,28 +48,32 @@ class Authorisation:
 
 
 KeySource = Callable[[str], ec.EllipticCurvePrivateKey]
+Trust = Callable[[str, int, str], None]  # refuses a protected row that is not as s1spki wrote it
 
 
-def authorise_operators(reader: StoreReader, rapp: Rapp, clock: Clock, ca_id: str, key_for: KeySource,
-              operation: str, obj: Mapping[str, Any], names: Sequence[str]) -> Authorisation:
-    """Sign `operation` on `obj` as each of `names` and check everything; AuthError (exit 4) if not."""
-    needed = rapp.participants(operation)
+def authorise_operators(reader: StoreReader, rule: ParticipantRule, clock: Clock, ca_id: str, key_for: KeySource,
+                        obj: Mapping[str, Any], names: Sequence[str], trust: Trust | None = None) -> Authorisation:
+    """Sign `rule.operation` on `obj` as each of `names` and check everything against the rule; AuthError (exit 4)
+    if not. With `trust`, each operator's record must be as s1spki wrote it."""
+    operation = rule.operation
     if not names:
         raise AuthError(f"{operation} changes the CA: name the operator with --as NAME")
     if len(set(names)) != len(names):
         repeated = sorted({n for n in names if names.count(n) > 1})
         raise AuthError(f"{', '.join(repeated)} named more than once: each participant in {operation} must be a"
                         " different person")
-    if len(names) < needed:
-        raise AuthError(f"{operation} needs {needed} distinct participants of role "
-                        f"{' or '.join(rapp.roles_for(operation))} (rapp/operations.toml), got {len(names)}")
+    if len(names) < rule.participants:
+        raise AuthError(f"{operation} needs {rule.participants} distinct participants of role "
+                        f"{' or '.join(rule.first_roles)} (rapp/), got {len(names)}")
     statements: list[SignedStatement] = []
     operators: list[OperatorRecord] = []
     keys: list[ec.EllipticCurvePrivateKey] = []
     for position, name in enumerate(names):
         # the first named performs the operation; the others take part in a role rapp/ allows for it
-        allowed = rapp.roles_for(operation) if position == 0 else rapp.co_participant_roles(operation)
+        allowed = rule.first_roles if position == 0 else rule.other_roles
         operator = _registered(reader, operation, name, allowed)
+        if trust is not None:
+            trust("operators", operator.id, f"operator {name}")
         key = key_for(name)
         statement = sign_statement(key, statement_body(operation, obj, name, clock.now(), ca_id))
         check_statement(operator, statement, operation, clock)

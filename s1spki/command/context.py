@@ -7,18 +7,19 @@ certificate will be a second kind, authorised the same way against rapp/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
 from s1spki.audit.record import AuditEvent
 from s1spki.command.authorise import Authorisation, authorise_operators
-from s1spki.errors import AuthError, HsmError, Refused, StoreError
+from s1spki.errors import AuthError, HsmError, IntegrityRefused, Refused, StoreError
 from s1spki.policy import Policy
 from s1spki.rapp import Rapp
+from s1spki.rapp.model import ParticipantRule
 from s1spki.runtime import Runtime
-from s1spki.store import Store, StoreReader
+from s1spki.store import ChangeTx, Store, StoreReader
 from s1spki.values.clock import Clock
 
 
@@ -77,22 +78,31 @@ class Command:
                           object_type=object_type, object_id=object_id, details=details, policy_hash=policy_hash,
                           rapp_hash=rapp_hash)
 
-    def authorise(self, operation: str, obj: Mapping[str, Any]) -> Authorisation:
-        """Each named operator signs the statement of `operation` on `obj`; checked against rapp/ (AuthError)."""
-        runtime = self.runtime
-        return authorise_operators(self.reader, self.rapp, self.clock, self.home_id, runtime.operator_key,
-                                   operation, obj, self.principal.names)
+    def authorise(self, operation: str, obj: Mapping[str, Any], rule: ParticipantRule | None = None) -> Authorisation:
+        """Each named operator signs the statement of `operation` on `obj`; checked against rapp/ (or `rule`, e.g.
+        a role grant's) with AuthError, and each operator's record must be as s1spki wrote it."""
+        return authorise_operators(self.reader, rule or self.rapp.participant_rule(operation), self.clock,
+                                   self.home_id, self.runtime.operator_key, obj, self.principal.names, self.trust)
+
+    def trust(self, table: str, row_id: int, what: str) -> None:
+        """Refuse to rely on a protected row that is not as s1spki last wrote it (store/sealing.py): a database
+        edit, an inserted row or an older version put back."""
+        problem = self.store.seal_problem(table, row_id)
+        if problem is not None:
+            raise IntegrityRefused(f"{what} fails its integrity check ({problem.line()}): refused; run `s1spki audit "
+                                   "verify` and restore the store from a backup", table=table, row_id=row_id)
 
     @contextmanager
-    def refusals_recorded(self, event: AuditEvent) -> Iterator[None]:
-        """Record a refusal (policy, RAPP, lint, authentication) or an HSM failure, then re-raise.
+    def refusals_recorded(self, event: AuditEvent, undo: Callable[[ChangeTx], None] | None = None) -> Iterator[None]:
+        """Record a refusal (policy, RAPP, lint, authentication, integrity) or an HSM failure, then re-raise.
 
-        The refused change itself has been rolled back; only this record remains of it.
+        The refused change itself has been rolled back; only this record remains of it. `undo` runs in the
+        refusal's own transaction, for a step that had committed before the refusal (a claim to release).
         """
         try:
             yield
         except (Refused, AuthError, HsmError) as exc:
             outcome = "error" if isinstance(exc, HsmError) else "refused"
-            with suppress(StoreError):  # the original error is the one to report
-                self.store.record_refusal(event.with_outcome(outcome, reason=exc.message, error=exc.kind))
+            with suppress(StoreError, HsmError):  # the original error is the one to report
+                self.store.record_refusal(event.with_outcome(outcome, reason=exc.message, error=exc.kind), undo)
             raise

@@ -144,6 +144,36 @@ class Hsm:
             raise Refused(f"key '{label}' on token '{self.token_label}' is not allowed to sign", label=label)
         return HsmEcPrivateKey(self, label, self.public_key(label))
 
+    def generate_mac_key(self, label: str) -> None:
+        """Generate an HMAC-SHA256 secret key on the token (sensitive, non-extractable); refuse a label in use."""
+        objects.check_label(label)
+        conn = self._live()
+        # Not retried, as for key pairs: a key may exist even if the reply was lost.
+        conn.run(lambda s: objects.generate_mac_key(s, label, conn.token_label), action=f"generating key '{label}'",
+                 retry=False)
+
+    def secret_key_labels(self) -> tuple[str, ...]:
+        """Labels of the secret keys on the token, sorted."""
+
+        def op(s: Any) -> tuple[str, ...]:
+            found = list(s.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY}))
+            return tuple(sorted(str(obj[Attribute.LABEL]) for obj in found))
+
+        return self._live().run(op, action="listing secret keys", retry=True)
+
+    def mac(self, label: str, data: bytes) -> bytes:
+        """HMAC-SHA256 of `data` with the token's secret key `label` (CKM_SHA256_HMAC)."""
+        conn = self._live()
+
+        def op(s: Any) -> bytes:
+            key = conn.cache.get(("secret", label))
+            if key is None:
+                key = objects.secret_key(s, label, conn.token_label)
+                conn.cache[("secret", label)] = key
+            return bytes(key.sign(bytes(data), mechanism=Mechanism.SHA256_HMAC))
+
+        return conn.run(op, action=f"authenticating with key '{label}'", retry=True)
+
     def sign_digest(self, label: str, digest: bytes) -> bytes:
         """Sign a SHA-256 digest with CKM_ECDSA on the token; return raw r||s (64 bytes)."""
         if len(digest) != _DIGEST_SIZE:

@@ -108,6 +108,37 @@ def generate_ec_p256(session: Any, label: str, token_label: str) -> bytes:
     return key_id
 
 
+# Secret-key template for the record authenticator: HMAC-SHA256 only, never leaves in clear.
+_SECRET_TEMPLATE: dict[Attribute, Any] = {
+    Attribute.TOKEN: True,
+    Attribute.PRIVATE: True,
+    Attribute.SENSITIVE: True,
+    Attribute.EXTRACTABLE: False,
+    Attribute.SIGN: True,
+    Attribute.VERIFY: True,
+    Attribute.ENCRYPT: False,
+    Attribute.DECRYPT: False,
+    Attribute.WRAP: False,
+    Attribute.UNWRAP: False,
+    Attribute.DERIVE: False,
+}
+MAC_KEY_BITS = 256
+
+
+def generate_mac_key(session: Any, label: str, token_label: str) -> None:
+    """Generate a 256-bit generic secret key for CKM_SHA256_HMAC under `label`; refuse a used label."""
+    existing = objects_labelled(session, label)
+    if existing:
+        raise Refused(f"label '{label}' is already used on token '{token_label}': choose another label",
+                      field="label", label=label, token=token_label)
+    session.generate_key(KeyType.GENERIC_SECRET, MAC_KEY_BITS, label=label, id=os.urandom(KEY_ID_BYTES), store=True,
+                         template=_SECRET_TEMPLATE)
+
+
+def secret_key(session: Any, label: str, token_label: str) -> Any:
+    return _one(objects_labelled(session, label, ObjectClass.SECRET_KEY), "secret key", label, token_label)
+
+
 def _one(objects: list[Any], what: str, label: str, token_label: str) -> Any:
     if not objects:
         raise NotFound(

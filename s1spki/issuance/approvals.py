@@ -2,27 +2,53 @@
 
 An approval counts only from a distinct, active operator holding an approver role of the recorded rule,
 never from a submitter, when its signed statement verifies under the approver's registered key over this
-request's digest, and while it is younger than the rule's validity. `cert issue` refuses on too few;
+request's digest (recomputed from what the request holds: an approval binds what is issued), and while it
+is younger than the rule's validity. `cert issue` refuses on too few;
 `request list` shows the same count, so what it says is missing is what issuance would refuse on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from s1spki.credentials.statements import SignedStatement, verify_statement
+from s1spki.audit.statements import SignedStatement, verify_statement
 from s1spki.errors import PolicyRefused
+from s1spki.issuance.intake import CertificationRequest
+from s1spki.issuance.registration import RequestSubject
 from s1spki.rapp import ApprovalRule
 from s1spki.store import ApprovalRecord, RequestRecord, StoreReader
+from s1spki.values.canonical import canonical_json
 from s1spki.values.clock import parse_iso
+
+# Checks that a protected row is as s1spki last wrote it, refusing otherwise: (table, row id, what it is).
+Trust = Callable[[str, int, str], None]
+
+
+def request_digest(request_id: int, subject: RequestSubject, common_name: str | None, key_sha256: str,
+                   csr_der: bytes, rule: Mapping[str, Any]) -> str:
+    """What approvers sign: the request's id and everything it asks for, the rule it is judged by included."""
+    return hashlib.sha256(canonical_json({
+        "request": request_id, "organisation": subject.organisation, "aro": subject.aro, "role": subject.role,
+        "key_usage": subject.key_usage, "eui64": subject.eui64, "common_name": common_name,
+        "key_sha256": key_sha256, "csr_sha256": hashlib.sha256(csr_der).hexdigest(), "rule": dict(rule)})
+    ).hexdigest()
+
+
+def digest_of(request: RequestRecord) -> str:
+    """The digest recomputed from what the request holds now (its stored digest column is not trusted): the
+    public key is taken from the CSR itself."""
+    subject = RequestSubject(request.org_name, request.aro, request.role, request.key_usage, request.eui64)
+    key = CertificationRequest.from_der(request.csr_der).key_sha256
+    return request_digest(request.id, subject, request.common_name, key, request.csr_der, request.rule)
 
 
 def approval_object(request: RequestRecord) -> dict[str, Any]:
     """What an approval statement is about: the request and the digest of everything it asks for."""
-    return {"request": request.id, "digest": request.digest}
+    return {"request": request.id, "digest": digest_of(request)}
 
 
 def submitters(request: RequestRecord) -> set[str]:
@@ -50,15 +76,20 @@ class ApprovalCount:
 
 
 def count_approvals(reader: StoreReader, request: RequestRecord, approvals: Sequence[ApprovalRecord],
-                    now: datetime) -> ApprovalCount:
-    """Count the approvals of `request` under its recorded rule at time `now`."""
+                    now: datetime, trust: Trust | None = None) -> ApprovalCount:
+    """Count the approvals of `request` under its recorded rule at time `now`; with `trust`, every approval and
+    approver relied on must be as s1spki wrote it. Statements count only over the digest recomputed from the
+    request as it stands."""
     rule = ApprovalRule.from_dict(request.rule)
     counted: list[str] = []
     not_counted: list[str] = []
+    target = approval_object(request)
     for approval in approvals:
         if approval.decision != "approve":
             continue
-        reason = _why_not_counted(reader, request, rule, approval, now)
+        if trust is not None:
+            trust("approvals", approval.id, f"approval by {approval.operator} of request {request.id}")
+        reason = _why_not_counted(reader, request, rule, approval, now, target, trust)
         if reason:
             not_counted.append(f"{approval.operator}: {reason}")
         elif approval.operator not in counted:
@@ -67,17 +98,18 @@ def count_approvals(reader: StoreReader, request: RequestRecord, approvals: Sequ
 
 
 def _why_not_counted(reader: StoreReader, request: RequestRecord, rule: ApprovalRule, approval: ApprovalRecord,
-                     now: datetime) -> str | None:
+                     now: datetime, target: Mapping[str, Any], trust: Trust | None) -> str | None:
     operator = reader.operator(approval.operator)
     if operator is None or operator.status != "active":
         return "withdrawn"
+    if trust is not None:
+        trust("operators", operator.id, f"operator {operator.name}")
     if approval.operator in submitters(request):
         return "the submitter"
     if not set(approval.roles) & set(rule.approver_roles):
         return "not an approver role"
     statement = SignedStatement.from_record(approval.statement)
-    if statement.body.get("object") != approval_object(request) or not verify_statement(operator.public_key_der,
-                                                                                          statement):
+    if statement.body.get("object") != target or not verify_statement(operator.public_key_der, statement):
         return "statement does not verify"
     if now - parse_iso(str(statement.body["time"])) > timedelta(seconds=rule.valid_seconds):
         return "expired"

@@ -26,13 +26,18 @@ class RequestSubject:
     eui64: str
 
 
-def check_request(reader: StoreReader, policy: Policy, checks: tuple[str, ...], subject: RequestSubject
-                  ) -> tuple[OrgRecord, OfficerRecord | None]:
-    """Run the registry checks that rapp/ names for the operation (spec 5); the subscriber must exist."""
+def check_request(reader: StoreReader, policy: Policy, checks: tuple[str, ...], subject: RequestSubject,
+                  trust: Callable[[str, int, str], None] | None = None) -> tuple[OrgRecord, OfficerRecord | None]:
+    """Run the registry checks that rapp/ names for the operation (spec 5); the subscriber must exist. With
+    `trust`, the organisation and ARO relied on must be as s1spki wrote them (their seals)."""
     org = reader.organisation(subject.organisation)
     if org is None:
         raise NotFound(f"unknown organisation {subject.organisation!r}: register it with `s1spki org register`")
     aro = reader.officer(subject.organisation, "aro", subject.aro) if subject.aro else None
+    if trust is not None:
+        trust("organisations", org.id, f"organisation {org.name}")
+        if aro is not None:
+            trust("officers", aro.id, f"ARO {aro.name} of {org.name}")
     for check in checks:
         _CHECKS[check](org, aro, subject, policy, reader)
     return org, aro

@@ -12,12 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from s1spki.audit.statements import SignedStatement, sign_statement, statement_body
 from s1spki.command import Command
 from s1spki.command.authorise import active_operator, check_statement
-from s1spki.credentials import SignedStatement, sign_statement
-from s1spki.credentials.statements import statement_body
 from s1spki.errors import AuthError, NotFound, PolicyRefused, UsageError
 from s1spki.issuance.approvals import approval_object, submitters
+from s1spki.ra.issue import stale_claim
 from s1spki.rapp import ApprovalRule
 from s1spki.store import ApprovalRecord, Duplicate, RequestRecord
 
@@ -28,7 +28,10 @@ def _pending(cmd: Command, request_id: int) -> RequestRecord:
     request = cmd.reader.request(request_id)
     if request is None:
         raise NotFound(f"no request {request_id}")
-    if request.status != "submitted":
+    if request.status == "issuing" and not stale_claim(cmd, request):
+        raise PolicyRefused(f"request {request_id} is being issued (since {request.claimed_at}): it takes no more "
+                            "decisions")
+    if request.status not in ("submitted", "issuing"):
         raise PolicyRefused(f"request {request_id} is {request.status}: it takes no more decisions")
     return request
 
@@ -57,6 +60,7 @@ def decide(cmd: Command, request_id: int, decision: str, reason: str | None = No
     event = cmd.event(operation, "request", str(request_id), actor=actor, reason=reason)
     with cmd.refusals_recorded(event):
         request = _pending(cmd, request_id)
+        cmd.trust("requests", request.id, f"request {request_id}")
         rule = ApprovalRule.from_dict(request.rule)
         if statement is None:
             auth = cmd.authorise(operation, approval_object(request) | ({"reason": reason} if reason else {}))
@@ -76,8 +80,10 @@ def decide(cmd: Command, request_id: int, decision: str, reason: str | None = No
             with cmd.store.change(done) as tx:
                 tx.add_approval(request_id, operator.name, operator.roles, decision, signed.as_record())
                 if decision == "reject":
-                    tx.set_request_status(request_id, "rejected")
-        except Duplicate:
+                    tx.set_request_status(request_id, "rejected", was=request.status)
+        except Duplicate as exc:
+            if "nonce" not in exc.message:
+                raise PolicyRefused(exc.message) from None
             raise AuthError(f"this statement was already used (nonce {signed.nonce}): a replayed approval is "
                             "refused") from None
     return next(a for a in cmd.reader.approvals(request_id) if a.operator == operator.name)

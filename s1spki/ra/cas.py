@@ -34,5 +34,7 @@ def root_ca(cmd: Command, name: str | None) -> CaRecord:
 
 
 def open_issuer(cmd: Command, ca: CaRecord) -> Issuer:
-    """The CA's certificate paired with its HSM key; refused if they do not belong together."""
+    """The CA's certificate paired with its HSM key; refused if the CA record is not as s1spki wrote it or the two
+    do not belong together."""
+    cmd.trust("cas", ca.id, f"CA {ca.name}")
     return Issuer.open(ca.name, ca.certificate.certificate(), cmd.runtime.hsm().signing_key(ca.key_label))

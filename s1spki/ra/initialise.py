@@ -16,14 +16,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from s1spki.audit.record import AuditEvent
 from s1spki.audit.signer import KEY_LABEL_PREFIX, AuditSigner, certificate_path, fingerprint, self_signed_certificate
 from s1spki.errors import HsmError, PolicyRefused, Refused, UsageError
+from s1spki.home.adoption import ADOPT_EVENT, FOLDERS, adoption_details
 from s1spki.home.config import CONFIG_NAME, render_config
 from s1spki.home.secret_source import SecretSource, write_secret_file
 from s1spki.home.shipped import data_dir
 from s1spki.hsm import Hsm, HsmSettings, create_softhsm_token, find_softhsm_module
 from s1spki.policy import load_policy
 from s1spki.ra.staff import public_key_pem, register_operator
-from s1spki.rapp import load_rapp
-from s1spki.runtime import Runtime
+from s1spki.rapp import Rapp, load_rapp
+from s1spki.runtime import Runtime, record_key_label
 from s1spki.store import Store
 from s1spki.values.clock import Clock, iso
 from s1spki.values.keys import key_sha256
@@ -77,19 +78,11 @@ def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
             created += [home / "s1spki.db", home / "s1spki.db-wal", home / "s1spki.db-shm"]
         (home / "credentials").mkdir(exist_ok=True)
         home_id = str(uuid.uuid4())
-        store = Store.create(_absolute_url(home, url), clock, home_id)
-        roles = {"custodian": rapp.custodian_role, "manager": rapp.manager_role}
-        event = AuditEvent("init", "init", "bootstrap", object_type="ca-home", object_id=home_id,
-                           details={"operators": [{"name": n, "roles": [roles[k]],
-                                                   "public_key_pem": public_key_pem(key)}
-                                                  for n, k, key in options.people],
-                                    "hsm_module": hsm_lines["module"], "token_label": options.token_label},
-                           policy_hash=load_policy(home / "policy").hash, rapp_hash=load_rapp(home / "rapp").hash)
-        with store.change(event) as tx:
-            for name, kind, key in options.people:
-                register_operator(tx, name, (roles[kind],), key)
-        store.dispose()
-        audit_key = start_audit_trail(home, clock, created)  # the audit key, its certificate, a first checkpoint
+        runtime = Runtime(home, clock)
+        try:
+            audit_key = _start(runtime, options, url, home_id, rapp, hsm_lines["module"], created)
+        finally:
+            runtime.close()
     except BaseException:
         for path in reversed(created):
             if path.is_dir():
@@ -101,6 +94,36 @@ def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
         raise
     return {"home": str(home), "home_id": home_id, "operators": names, "token_label": options.token_label,
             **audit_key}
+
+
+def _start(runtime: Runtime, options: InitOptions, url: str, home_id: str, rapp: Rapp, module: str | None,
+           created: list[Path]) -> dict[str, str]:
+    """The record key on the token, the store, the bootstrap operators, then the audit key and a first checkpoint."""
+    home, clock = runtime.home, runtime.clock
+    # The record key comes first: every audit record, the first one too, carries its authenticator.
+    runtime.hsm().generate_mac_key(record_key_label(1, _stamp(clock)))
+    store = Store.create(_absolute_url(home, url), clock, home_id, runtime.record_key)
+    try:
+        roles = {"custodian": rapp.custodian_role, "manager": rapp.manager_role}
+        hashes = {"policy": load_policy(home / "policy").hash, "rapp": load_rapp(home / "rapp").hash}
+        event = AuditEvent("init", "init", "bootstrap", object_type="ca-home", object_id=home_id,
+                           details={"operators": [{"name": n, "roles": [roles[k]],
+                                                   "public_key_pem": public_key_pem(key)}
+                                                  for n, k, key in options.people],
+                                    "hsm_module": module, "token_label": options.token_label},
+                           policy_hash=hashes["policy"], rapp_hash=hashes["rapp"])
+        with store.change(event) as tx:
+            for name, kind, key in options.people:
+                register_operator(tx, name, (roles[kind],), key)
+        # the shipped (or given) policy/ and rapp/ are the first adopted: later changes need `policy adopt`
+        adopt = AuditEvent(ADOPT_EVENT, "init", "bootstrap", object_type="policy", object_id=home_id,
+                           details=adoption_details({f: home / f for f in FOLDERS}, hashes),
+                           policy_hash=hashes["policy"], rapp_hash=hashes["rapp"])
+        with store.change(adopt):
+            pass
+    finally:
+        store.dispose()
+    return start_audit_trail(runtime, created)
 
 
 def _refuse_shared_keys(people: tuple[tuple[str, str, ec.EllipticCurvePublicKey], ...]) -> None:
@@ -158,21 +181,21 @@ def _prepare_hsm(options: InitOptions, created: list[Path]) -> dict[str, str | N
             "pin_file": pin_ref, "pin_env": options.pin_env}
 
 
-def start_audit_trail(home: Path, clock: Clock, created: list[Path]) -> dict[str, str]:
+def _stamp(clock: Clock) -> str:
+    return iso(clock.now()).replace(":", "").replace("-", "").split(".")[0]
+
+
+def start_audit_trail(runtime: Runtime, created: list[Path]) -> dict[str, str]:
     """Make the audit key and certificate, record them, and sign the first checkpoint.
 
     Paths this creates are added to `created`, so a failed `init` removes them again."""
-    runtime = Runtime(home, clock)
-    try:
-        checkpoints = runtime.config.audit.checkpoints_file
-        if checkpoints.exists():
-            raise PolicyRefused(f"{checkpoints} already exists: initialise into an empty folder")
-        if not checkpoints.parent.exists():
-            created.append(checkpoints.parent)
-        signer = _create_audit_signer(runtime)
-        runtime.checkpointer.checkpoint()
-    finally:
-        runtime.close()
+    checkpoints = runtime.config.audit.checkpoints_file
+    if checkpoints.exists():
+        raise PolicyRefused(f"{checkpoints} already exists: initialise into an empty folder")
+    if not checkpoints.parent.exists():
+        created.append(checkpoints.parent)
+    signer = _create_audit_signer(runtime)
+    runtime.checkpointer.checkpoint()
     return {"audit_certificate": str(certificate_path(checkpoints)), "audit_certificate_sha256": signer.fingerprint}
 
 
@@ -181,7 +204,7 @@ def _create_audit_signer(runtime: Runtime) -> AuditSigner:
     hsm = runtime.hsm()
     token = hsm.token_info()
     now = runtime.clock.now()
-    label = f"{KEY_LABEL_PREFIX}-{iso(now).replace(':', '').replace('-', '').split('.')[0]}"
+    label = f"{KEY_LABEL_PREFIX}-{_stamp(runtime.clock)}"
     if label in {ca.key_label for ca in runtime.store.reader.cas()}:
         raise PolicyRefused(f"key label {label!r} belongs to a CA: the audit key must be a key of its own")
     attributes = hsm.generate_ec_key(label)

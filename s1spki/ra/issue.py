@@ -1,26 +1,61 @@
 """`cert issue`: an approved request through the issuance pipeline to a stored certificate.
 
-Written as numbered steps, each one call into a named stage of `s1spki.issuance` or the store.
+Written as numbered steps, each one call into a named stage of `s1spki.issuance` or the store. What the
+request, its approvals and the registry say is relied on only as s1spki wrote it (their authenticators), and
+checked again inside the transaction that stores the certificate; the request is claimed before a serial is
+reserved, so that of two commands issuing it one stops before the HSM is asked for anything.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import socket
+import uuid
+from datetime import timedelta
 
 from cryptography.hazmat.primitives import serialization
 
 from s1spki.audit.record import AuditEvent
 from s1spki.command import Command
 from s1spki.errors import NotFound, PolicyRefused, Refused
-from s1spki.issuance.approvals import count_approvals
+from s1spki.issuance.approvals import count_approvals, digest_of
 from s1spki.issuance.intake import CertificationRequest
 from s1spki.issuance.issuer import Reserve
 from s1spki.issuance.lint_gate import lint_context
 from s1spki.issuance.profile import end_entity_builder, end_entity_name, new_serial
 from s1spki.issuance.registration import RequestSubject, check_request, refuse_known_key
 from s1spki.ra.cas import issuing_ca, open_issuer
-from s1spki.store import CertificateRecord, Duplicate, RequestRecord
+from s1spki.store import CertificateRecord, Duplicate, RequestRecord, StoreReader
+from s1spki.values.clock import parse_iso
+
+# A claim on a request older than this, by a command on another host, is taken to be of a command that died
+# (on this host, a claim whose process is gone is taken over at once).
+CLAIM_LEASE = timedelta(minutes=10)
+
+
+def _claimant() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def stale_claim(cmd: Command, request: RequestRecord) -> bool:
+    """Whether the command that claimed `request` is gone: its process on this host has ended, or its lease ran
+    out (a command on another host)."""
+    if request.status != "issuing" or not request.claimed_by:
+        return False
+    host, _, rest = request.claimed_by.partition(":")
+    pid = rest.partition(":")[0]
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    claimed_at = parse_iso(request.claimed_at) if request.claimed_at else None
+    return claimed_at is None or cmd.clock.now() - claimed_at > CLAIM_LEASE
 
 
 def _pending(cmd: Command, request_id: int) -> RequestRecord:
@@ -30,13 +65,20 @@ def _pending(cmd: Command, request_id: int) -> RequestRecord:
     if pending.status == "issued":
         raise PolicyRefused(f"request {request_id} is already issued (certificate {pending.certificate_id}):"
                             " a request is issued once")
-    if pending.status != "submitted":
+    if pending.status == "issuing" and not stale_claim(cmd, pending):
+        raise PolicyRefused(f"request {request_id} is being issued by another command (since {pending.claimed_at}): "
+                            "a request is issued once")
+    if pending.status not in ("submitted", "issuing"):
         raise PolicyRefused(f"request {request_id} is {pending.status}: it cannot be issued")
+    cmd.trust("requests", pending.id, f"request {request_id}")
     return pending
 
 
-def reserve_serial(cmd: Command, issuer_cn: str, purpose: str, request_id: int | None, event: AuditEvent) -> Reserve:
-    """The reservation step a stage calls before anything is signed: committed, with its own audit record."""
+def reserve_serial(cmd: Command, issuer_cn: str, purpose: str, request_id: int | None, event: AuditEvent,
+                   claim: tuple[str, str | None] | None = None) -> Reserve:
+    """The reservation step a stage calls before anything is signed: committed, with its own audit record. With
+    `claim` (claimant, stale claim to take over), the request is claimed in the same transaction: if another
+    command holds it, nothing is reserved."""
 
     def reserve(serial: str) -> None:
         record = AuditEvent("serial.reserve", event.actor, event.actor_role, object_type="serial",
@@ -45,8 +87,12 @@ def reserve_serial(cmd: Command, issuer_cn: str, purpose: str, request_id: int |
                             rapp_hash=event.rapp_hash)
         try:
             with cmd.store.change(record) as tx:
+                if claim is not None and request_id is not None:
+                    tx.claim_request(request_id, claim[0], stale=claim[1])
                 tx.reserve_serial(issuer_cn, serial, purpose, request_id)
-        except Duplicate:
+        except Duplicate as exc:
+            if claim is not None and "request" in exc.message:
+                raise PolicyRefused(f"{exc.message}: nothing was reserved or signed") from None
             raise Refused(f"serial {serial} is already reserved for {issuer_cn}: try again") from None
         cmd.runtime.seams.reached("serial-reserved")
 
@@ -55,17 +101,22 @@ def reserve_serial(cmd: Command, issuer_cn: str, purpose: str, request_id: int |
 
 def issue_request(cmd: Command, request_id: int, ca_name: str | None = None) -> CertificateRecord:
     event = cmd.event("cert.issue", "request", str(request_id))
-    with cmd.refusals_recorded(event):
-        # 1. The request, still waiting to be issued.
+    claimant = _claimant()
+    with cmd.refusals_recorded(event, undo=lambda tx: tx.release_claim(request_id, claimant)):
+        # 1. The request, still waiting to be issued, as s1spki wrote it.
         pending = _pending(cmd, request_id)
         # 2. Intake and registration again (the registry or the policy may have changed since submission), under
-        #    the checks and approvals of the rule recorded at submission.
+        #    the checks and approvals of the rule recorded at submission; approvals count only over the digest of
+        #    what the request holds now.
         request = CertificationRequest.from_der(pending.csr_der)
+        if request.key_sha256 != pending.key_sha256 or digest_of(pending) != pending.digest:
+            raise PolicyRefused(f"request {request_id} no longer holds what was submitted: refused")
         subject = RequestSubject(pending.org_name, pending.aro, pending.role, pending.key_usage, pending.eui64)
-        check_request(cmd.reader, cmd.policy, tuple(pending.rule["checks"]), subject)
+        checks = tuple(pending.rule["checks"])
+        org, _ = check_request(cmd.reader, cmd.policy, checks, subject, cmd.trust)
         refuse_known_key(cmd.reader, request.key_sha256, pending_id=request_id)
-        approvers = count_approvals(cmd.reader, pending, cmd.reader.approvals(request_id),
-                                    cmd.clock.now()).require(request_id)
+        approvers = count_approvals(cmd.reader, pending, cmd.reader.approvals(request_id), cmd.clock.now(),
+                                    cmd.trust).require(request_id)
         # 3. The issuing CA and the operator who issues.
         ca = issuing_ca(cmd, ca_name)
         auth = cmd.authorise("cert.issue", {"request": request_id, "key_sha256": pending.key_sha256,
@@ -82,25 +133,44 @@ def issue_request(cmd: Command, request_id: int, ca_name: str | None = None) -> 
         name = end_entity_name(pending.common_name, cmd.policy.role_hex(pending.role), pending.eui64)
         builder = end_entity_builder(cmd.policy, profile, issuer.facts, name, request.public_key,
                                      new_serial(cmd.policy.serial_octets), cmd.clock.now())
-        # 6. Lint, reserve the serial (committed), sign once, check the signed bytes.
+        # 6. Lint, claim the request and reserve the serial (committed together), sign once, check the bytes.
+        stale = pending.claimed_by if pending.status == "issuing" else None
         prepared = issuer.prepare(builder, lint_context(cmd.policy, issuer.certificate, profile),
-                                  reserve_serial(cmd, ca.name, "end-entity", request_id, event))
+                                  reserve_serial(cmd, ca.name, "end-entity", request_id, event, (claimant, stale)))
         certificate = issuer.issue(prepared)
-        # 7. The certificate and its audit record, in one transaction.
+        cmd.runtime.seams.reached("signed")
+        # 7. The certificate and its audit record, in one transaction that checks again what it relied on.
         der = certificate.public_bytes(serialization.Encoding.DER)
         done = event.with_outcome("ok", serial=prepared.serial, sha256_fingerprint=hashlib.sha256(der).hexdigest(),
                                   certificate_der_b64=base64.b64encode(der).decode("ascii"))
         try:
             with cmd.store.change(done) as tx:
+                tx.lock_organisation(org.id)
+                _recheck(cmd, tx.reader, request_id, checks, subject, approvers)
                 certificate_id = tx.add_certificate(
                     certificate, kind="end-entity", issuer_cn=ca.name, serial=prepared.serial,
                     policy_hash=cmd.policy.hash, issuer_certificate_id=ca.certificate.id, request_id=request_id,
                     subject_cn=pending.common_name, eui64=pending.eui64, role=pending.role,
                     key_usage=pending.key_usage)
-                tx.mark_request_issued(request_id, certificate_id)
-        except Duplicate:
-            raise PolicyRefused("this public key was certified meanwhile: the signed certificate was discarded and "
-                                f"serial {prepared.serial} stays reserved, unissued") from None
+                tx.mark_request_issued(request_id, certificate_id, claimant)
+        except Duplicate as exc:
+            raise PolicyRefused(f"{exc.message}: the signed certificate was discarded and serial {prepared.serial} "
+                                "stays reserved, unissued") from None
     record = cmd.reader.certificate(certificate_id)
     assert record is not None
     return record
+
+
+def _recheck(cmd: Command, reader: StoreReader, request_id: int, checks: tuple[str, ...], subject: RequestSubject,
+             approvers: tuple[str, ...]) -> None:
+    """Inside the storing transaction: the registry state and the approvals relied on still hold (a withdrawal,
+    rejection or revocation that committed meanwhile wins, as a whole)."""
+    current = reader.request(request_id)
+    if current is None or current.status != "issuing":
+        raise PolicyRefused(f"request {request_id} was decided meanwhile: the signed certificate was discarded")
+    check_request(reader, cmd.policy, checks, subject)
+    counted = count_approvals(reader, current, reader.approvals(request_id), cmd.clock.now()).require(request_id)
+    if not set(approvers) <= set(counted):
+        raise PolicyRefused(f"the approvals of request {request_id} changed meanwhile: the signed certificate was "
+                            "discarded")
+

@@ -9,7 +9,7 @@ from typing import Any
 
 from s1spki.command import Command
 from s1spki.errors import UsageError
-from s1spki.issuance.approvals import count_approvals
+from s1spki.issuance.approvals import count_approvals, request_digest
 from s1spki.issuance.intake import parse_request
 from s1spki.issuance.registration import RequestSubject, check_request, refuse_known_key
 from s1spki.store import RequestRecord
@@ -23,15 +23,6 @@ def request_rule(cmd: Command) -> dict[str, Any]:
     """The RAPP rule in force for issuing a request, recorded with it at submission and kept (spec 6)."""
     operation = cmd.rapp.operations["cert.issue"]
     return {**operation.approval.as_dict(), "checks": list(operation.checks), "rapp_hash": cmd.rapp.hash}
-
-
-def request_digest(request_id: int, subject: RequestSubject, common_name: str | None, key_sha256: str,
-                   csr_der: bytes, rule: dict[str, Any]) -> str:
-    """What approvers sign: the request's id and everything it asks for."""
-    return hashlib.sha256(canonical_json({
-        "request": request_id, "organisation": subject.organisation, "aro": subject.aro, "role": subject.role,
-        "key_usage": subject.key_usage, "eui64": subject.eui64, "common_name": common_name,
-        "key_sha256": key_sha256, "csr_sha256": hashlib.sha256(csr_der).hexdigest(), "rule": rule})).hexdigest()
 
 
 def submit_request(cmd: Command, org: str, role: str, key_usage: str, eui64: str,

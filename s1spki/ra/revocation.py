@@ -124,6 +124,7 @@ def _check(cmd: Command, certificate: CertificateRecord, reason: str) -> CaRecor
     signer = cmd.reader.ca(certificate.issuer_cn)
     if signer is None:
         raise NotFound(f"the issuer {certificate.issuer_cn!r} of {_name(certificate)} is not a CA of this home")
+    cmd.trust("cas", signer.id, f"CA {signer.name}")
     if signer.certificate.status != "valid":
         raise PolicyRefused(f"the issuer {signer.name!r} of {_name(certificate)} is itself revoked: its certificates "
                             "are no longer valid anywhere")
@@ -142,6 +143,8 @@ def _requester(cmd: Command, certificate: CertificateRecord, requested_by: str) 
         raise PolicyRefused(f"{_name(certificate)} was not issued to a subscriber: an ARO cannot request its "
                             "revocation")
     officer = cmd.reader.officer(request.org_name, "aro", name)
+    if officer is not None:
+        cmd.trust("officers", officer.id, f"ARO {name} of {request.org_name}")
     if officer is None or officer.status != "active":
         state = "not an ARO" if officer is None else f"an ARO in status {officer.status}"
         raise PolicyRefused(f"{name!r} is {state} of {request.org_name!r}, the subscriber of {_name(certificate)}")

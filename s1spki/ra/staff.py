@@ -44,9 +44,11 @@ def add_operator(cmd: Command, name: str, roles: tuple[str, ...],
             if existing.key_sha256 == key_hash:
                 raise PolicyRefused(f"this public key is already registered to operator {existing.name!r}: "
                                     "every operator has a key of their own")
-        auth = cmd.authorise("operator.add", {"name": name, "roles": list(roles), "key_sha256": key_hash})
-        if name in (o.name for o in auth.operators):
-            raise AuthError("an operator cannot register themselves")
+        if name in cmd.principal.names:
+            raise AuthError("an operator cannot register themselves: the operator being added never counts")
+        # spec 6: who may grant each role, and how many people that takes, is rapp/roles.toml [grants]
+        auth = cmd.authorise("operator.add", {"name": name, "roles": list(roles), "key_sha256": key_hash},
+                             cmd.rapp.grant_rule("operator.add", roles))
         with cmd.store.change(event.attributed(auth.actor, auth.actor_role, auth.records())) as tx:
             register_operator(tx, name, roles, public_key)
     record = cmd.reader.operator(name)
@@ -60,11 +62,27 @@ def withdraw_operator(cmd: Command, name: str) -> OperatorRecord:
         current = cmd.reader.operator(name)
         if current is None:
             raise NotFound(f"unknown operator {name!r}")
+        cmd.trust("operators", current.id, f"operator {name}")
         if current.status != "active":
             raise PolicyRefused(f"operator {name!r} was already withdrawn on {current.withdrawn_at}")
-        auth = cmd.authorise("operator.withdraw", {"name": name})
+        if name in cmd.principal.names:
+            raise AuthError("an operator cannot withdraw themselves: the operator being withdrawn never counts")
+        auth = cmd.authorise("operator.withdraw", {"name": name}, cmd.rapp.grant_rule("operator.withdraw",
+                                                                                      current.roles))
+        _refuse_lockout(cmd, current)
         with cmd.store.change(event.attributed(auth.actor, auth.actor_role, auth.records())) as tx:
             tx.withdraw_operator(name)
     record = cmd.reader.operator(name)
     assert record is not None
     return record
+
+
+def _refuse_lockout(cmd: Command, leaving: OperatorRecord) -> None:
+    """A withdrawal may not leave fewer holders of a role than an operation in rapp/ needs (no lock-out)."""
+    active = {o.name: o.roles for o in cmd.reader.operators() if o.status == "active"}
+    before = set(cmd.rapp.unmet(active))
+    after = [what for what in cmd.rapp.unmet({n: r for n, r in active.items() if n != leaving.name})
+             if what not in before]
+    if after:
+        raise PolicyRefused(f"withdrawing {leaving.name!r} ({', '.join(leaving.roles)}) would leave too few operators "
+                            f"for {', '.join(after)} (rapp/): register a successor first")

@@ -21,6 +21,7 @@ def organisation(cmd: Command, name: str, must_be_active: bool = True) -> OrgRec
     org = cmd.reader.organisation(name)
     if org is None:
         raise NotFound(f"unknown organisation {name!r}")
+    cmd.trust("organisations", org.id, f"organisation {name}")
     if must_be_active and org.status != "active":
         raise PolicyRefused(f"organisation {name!r} is {org.status}")
     return org
@@ -37,6 +38,7 @@ def _officer(cmd: Command, org: str, kind: str, name: str) -> OfficerRecord:
     officer = cmd.reader.officer(org, kind, name)
     if officer is None:
         raise NotFound(f"{org!r} has no {kind.upper()} named {name!r}")
+    cmd.trust("officers", officer.id, f"{kind.upper()} {name} of {org}")
     return officer
 
 
@@ -69,6 +71,8 @@ def add_aro(cmd: Command, org_name: str, name: str, nominated_by: str,
         evidence = _evidence(nomination_evidence, "nomination")
         org = organisation(cmd, org_name)
         sro = cmd.reader.officer(org_name, "sro", nominated_by)
+        if sro is not None:
+            cmd.trust("officers", sro.id, f"SRO {nominated_by} of {org_name}")
         if sro is None or sro.status != "active":
             raise PolicyRefused(f"{nominated_by!r} is not an active SRO of {org_name!r}: an ARO is nominated by "
                                 "the organisation's SRO")

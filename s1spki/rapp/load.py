@@ -8,7 +8,7 @@ from typing import Any
 
 from s1spki.values.datafile import DataFolder, tree_hash
 
-from .model import ApprovalRule, Operation, OperatorRole, Rapp
+from .model import ApprovalRule, GrantRule, Operation, OperatorRole, Rapp
 from .schema import OperationsFile, RolesFile, parse_duration
 
 __all__ = ["load_rapp", "parse_duration"]
@@ -41,6 +41,8 @@ def load_rapp(directory: Path) -> Rapp:
         exclusive=tuple(frozenset(pair) for pair in roles.separation.exclusive),
         custodian_role=roles.bootstrap.custodian_role,
         manager_role=roles.bootstrap.manager_role,
+        grants=MappingProxyType({role: GrantRule(role, tuple(entry.by), tuple(entry.also), entry.participants)
+                                 for role, entry in roles.grants.items()}),
     )
 
 
@@ -65,6 +67,13 @@ def _check_across(folder: DataFolder, ops: OperationsFile, roles: RolesFile) -> 
             if name not in may[participant]:
                 folder.refuse("operations.toml", f"operations.{name}.participant_roles",
                               f"{participant!r} may not perform {name} in roles.toml")
+    for role in roles.roles:
+        # every role is granted under a rule, or nobody could ever be given it
+        if role not in roles.grants:
+            folder.refuse("roles.toml", f"grants.{role}", "is required: say who grants and withdraws this role")
+    for role in roles.grants:
+        if role not in roles.roles:
+            folder.refuse("roles.toml", f"grants.{role}", "is not a role in [roles]")
     custodian = roles.bootstrap.custodian_role
     for name in ops.operations:
         # spec 1: every CA key operation is under multi-person control of the key custodians

@@ -45,6 +45,28 @@ class Operation:
 
 
 @dataclass(frozen=True)
+class ParticipantRule:
+    """Who takes part in one command: the first named holds one of `first_roles`, every other one of
+    `other_roles`, and at least `participants` distinct people sign it."""
+
+    operation: str
+    participants: int
+    first_roles: tuple[str, ...]
+    other_roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GrantRule:
+    """Who grants and withdraws a role (rapp/roles.toml [grants], spec 6: changes to RA personnel need more
+    than one person): the first participant holds one of `by`, the others one of `by` or `also`."""
+
+    role: str
+    by: tuple[str, ...]
+    also: tuple[str, ...]
+    participants: int
+
+
+@dataclass(frozen=True)
 class Rapp:
     directory: Path
     hash: str
@@ -53,6 +75,7 @@ class Rapp:
     exclusive: tuple[frozenset[str], ...]
     custodian_role: str
     manager_role: str
+    grants: Mapping[str, GrantRule]
 
     def may(self, role: str, operation: str) -> bool:
         held = self.roles.get(role)
@@ -74,3 +97,31 @@ class Rapp:
         """Pairs of `roles` that separation of duties forbids one person to hold."""
         held = set(roles)
         return [tuple(sorted(pair)) for pair in self.exclusive if pair <= held]  # type: ignore[misc]
+
+    def participant_rule(self, operation: str) -> ParticipantRule:
+        """Who takes part in `operation` (rapp/operations.toml and the roles' `may`)."""
+        return ParticipantRule(operation, self.participants(operation), self.roles_for(operation),
+                               self.co_participant_roles(operation))
+
+    def grant_rule(self, operation: str, roles: tuple[str, ...]) -> ParticipantRule:
+        """Who takes part in granting or withdrawing `roles` (all of them: each role's rule must hold)."""
+        rules = [self.grants[role] for role in roles]
+        first = tuple(r for r in self.roles if all(r in rule.by for rule in rules))
+        other = tuple(r for r in self.roles if all(r in rule.by or r in rule.also for rule in rules))
+        return ParticipantRule(operation, max(rule.participants for rule in rules), first, other)
+
+    def unmet(self, holders: Mapping[str, tuple[str, ...]]) -> list[str]:
+        """What rapp/ asks for that these operators (name -> roles) cannot do together: each operation's
+        participants and approvals, and the grant of each role."""
+        def can(rule: ParticipantRule) -> bool:
+            first = [n for n, roles in holders.items() if set(roles) & set(rule.first_roles)]
+            eligible = {n for n, roles in holders.items() if set(roles) & set(rule.other_roles)} | set(first)
+            return bool(first) and len(eligible) >= rule.participants
+
+        unmet = [name for name in self.operations if not can(self.participant_rule(name))]
+        for name, operation in self.operations.items():
+            approvers = [n for n, roles in holders.items() if set(roles) & set(operation.approval.approver_roles)]
+            if operation.approval.approvals and len(approvers) < operation.approval.approvals:
+                unmet.append(f"{name} approvals")
+        unmet += [f"granting {role}" for role in self.grants if not can(self.grant_rule("operator.add", (role,)))]
+        return unmet

@@ -119,9 +119,24 @@ class Bootstrap(StrictTable):
     manager_role: Annotated[str, AfterValidator(known("roles"))]
 
 
+class GrantEntry(StrictTable):
+    """[grants.<role>]: who grants and withdraws the role, and how many take part (spec 6)."""
+
+    by: RoleNames
+    also: RoleNames = []
+    participants: Annotated[int, Field(ge=2, le=10)]  # spec 6: changes to RA personnel need more than one person
+
+    @model_validator(mode="after")
+    def _someone_grants(self) -> GrantEntry:
+        if not self.by:
+            raise refusal([(("by",), "name at least one role that grants it")])
+        return self
+
+
 class RolesFile(StrictTable):
     """roles.toml."""
 
     roles: dict[str, RoleEntry]
     separation: Separation = Separation()
     bootstrap: Bootstrap
+    grants: dict[str, GrantEntry]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,11 +29,18 @@ from s1spki.store.records import (
 
 
 class StoreReader:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    """Reads over the engine (each in a connection of its own), or inside one transaction (`ChangeTx.reader`)."""
+
+    def __init__(self, source: Engine | Connection) -> None:
+        self._source = source
+
+    def _connect(self) -> AbstractContextManager[Connection]:
+        if isinstance(self._source, Connection):
+            return nullcontext(self._source)
+        return self._source.connect()
 
     def _rows(self, query: Any, what: str) -> list[Any]:
-        with translated_errors(what), self._engine.connect() as conn:
+        with translated_errors(what), self._connect() as conn:
             return list(conn.execute(query))
 
     # operators
@@ -47,12 +54,12 @@ class StoreReader:
 
     # organisations
     def organisation(self, name: str) -> OrgRecord | None:
-        with translated_errors("reading an organisation"), self._engine.connect() as conn:
+        with translated_errors("reading an organisation"), self._connect() as conn:
             row = conn.execute(sa.select(t.organisations).where(t.organisations.c.name == name)).first()
             return _organisation(conn, row) if row else None
 
     def organisations(self) -> list[OrgRecord]:
-        with translated_errors("listing organisations"), self._engine.connect() as conn:
+        with translated_errors("listing organisations"), self._connect() as conn:
             rows = conn.execute(sa.select(t.organisations).order_by(t.organisations.c.name)).all()
             return [_organisation(conn, r) for r in rows]
 
@@ -70,7 +77,7 @@ class StoreReader:
             where = sa.and_(where, t.organisations.c.name == org_name)
         if kind is not None:
             where = sa.and_(where, t.officers.c.kind == kind)
-        with translated_errors("reading officers"), self._engine.connect() as conn:
+        with translated_errors("reading officers"), self._connect() as conn:
             return _officers(conn, where)
 
     def officer(self, org_name: str, kind: str, name: str) -> OfficerRecord | None:
@@ -81,7 +88,7 @@ class StoreReader:
     def approvals(self, request_id: int) -> list[ApprovalRecord]:
         query = sa.select(t.approvals).where(t.approvals.c.request_id == request_id).order_by(t.approvals.c.id)
         return [ApprovalRecord(r.request_id, r.operator, tuple(r.roles.split()), r.decision, json.loads(r.statement),
-                               r.at) for r in self._rows(query, "reading approvals")]
+                               r.at, r.id) for r in self._rows(query, "reading approvals")]
 
     # requests
     def request(self, request_id: int) -> RequestRecord | None:
@@ -173,6 +180,36 @@ class StoreReader:
                          "reading the audit chain head")
         return (int(row[0][0]), row[0][1]) if row else (0, "")
 
+    def audit_hash_of(self, seq: int) -> str | None:
+        rows = self._rows(sa.select(t.audit.c.hash).where(t.audit.c.seq == seq), "reading an audit record")
+        return rows[0][0] if rows else None
+
+    def audit_rows_with_mac(self, first: int, last: int) -> list[Any]:
+        """Records first..last as rows in audit.chain.COLUMNS order with the authenticator last."""
+        columns = [*(t.audit.c[name] for name in AuditSnapshot.COLUMNS), t.audit.c.mac]
+        query = sa.select(*columns).where(t.audit.c.seq.between(first, last)).order_by(t.audit.c.seq)
+        return [tuple(r) for r in self._rows(query, "reading audit records")]
+
+    def audit_rows_of_events(self, events: tuple[str, ...]) -> list[tuple[int, str, str | None, str]]:
+        """(seq, event, object_id, details) of the successful records of these events, oldest first."""
+        query = (sa.select(t.audit.c.seq, t.audit.c.event, t.audit.c.object_id, t.audit.c.details)
+                 .where(t.audit.c.event.in_(events), t.audit.c.outcome == "ok").order_by(t.audit.c.seq))
+        return [tuple(r) for r in self._rows(query, "reading audit records")]  # type: ignore[misc]
+
+    def protected_ids(self, table: str, pending_only: bool = False) -> list[int]:
+        """Ids of a protected table's rows (store/sealing.py); with `pending_only`, those that grant power now."""
+        source = t.metadata.tables[table]
+        query = sa.select(source.c.id).order_by(source.c.id)
+        if pending_only and table == "requests":
+            query = query.where(source.c.status.in_(("submitted", "issuing")))
+        elif pending_only and "status" in source.c:
+            query = query.where(source.c.status != "withdrawn")
+        return [r[0] for r in self._rows(query, f"listing {table}")]
+
+    def checkpoint_rows(self) -> list[dict[str, Any]]:
+        query = sa.select(t.audit_checkpoints).order_by(t.audit_checkpoints.c.seq, t.audit_checkpoints.c.id)
+        return [dict(r._mapping) for r in self._rows(query, "reading audit checkpoints")]
+
     def last_checkpoint_seq(self) -> int:
         rows = self._rows(sa.select(sa.func.max(t.audit_checkpoints.c.seq)), "reading the last audit checkpoint")
         return int(rows[0][0] or 0)
@@ -189,14 +226,14 @@ class StoreReader:
             first = first.where(t.audit.c.at >= start_at)
         if end_at:
             last = last.where(t.audit.c.at <= end_at)
-        with translated_errors("finding a period of the audit trail"), self._engine.connect() as conn:
+        with translated_errors("finding a period of the audit trail"), self._connect() as conn:
             low, high = conn.execute(first).scalar(), conn.execute(last).scalar()
         return None if low is None or high is None or low > high else (int(low), int(high))
 
     @contextmanager
     def audit_snapshot(self) -> Iterator[AuditSnapshot]:
         """Head, checkpoints and records read in one transaction, so they agree with each other."""
-        with translated_errors("reading the audit trail"), self._engine.connect() as conn:
+        with translated_errors("reading the audit trail"), self._connect() as conn:
             if conn.dialect.name == "postgresql":
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             yield AuditSnapshot(conn)
@@ -218,7 +255,7 @@ class StoreReader:
         """The CRL entries of the certificates `issuer_cn` issued and that are revoked, oldest first, streamed."""
         query = (sa.select(t.revocations.c.entry_der).where(t.revocations.c.issuer_cn == issuer_cn)
                  .order_by(t.revocations.c.id))
-        with translated_errors("reading revoked certificates"), self._engine.connect() as conn:
+        with translated_errors("reading revoked certificates"), self._connect() as conn:
             for (entry,) in conn.execution_options(stream_results=True, yield_per=50_000).execute(query):
                 yield entry
 
@@ -312,7 +349,7 @@ class AuditSnapshot:
 
 def _operator(row: Any) -> OperatorRecord:
     return OperatorRecord(row.name, tuple(row.roles.split()), bytes(row.public_key_der), row.key_sha256, row.status,
-                          row.created_at, row.withdrawn_at)
+                          row.created_at, row.withdrawn_at, row.id)
 
 
 def _organisation(conn: Connection, row: Any) -> OrgRecord:
@@ -333,7 +370,7 @@ def _request(row: Any) -> RequestRecord:
     return RequestRecord(row.id, row.org_id, row.org_name, row.role, row.key_usage, row.eui64, row.common_name,
                          bytes(row.csr_der), row.key_sha256, row.status, row.submitted_by, row.submitted_at,
                          row.policy_hash, row.rapp_hash, row.certificate_id, row.aro_name, json.loads(row.rule),
-                         row.digest)
+                         row.digest, row.claimed_by, row.claimed_at)
 
 
 def _officers(conn: Connection, where: Any) -> list[OfficerRecord]:

@@ -18,6 +18,7 @@ class OperatorRecord:
     status: str
     created_at: str
     withdrawn_at: str | None
+    id: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "roles": list(self.roles), "status": self.status, "key_sha256": self.key_sha256,
@@ -77,6 +78,7 @@ class ApprovalRecord:
     decision: str
     statement: dict[str, Any]
     at: str
+    id: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"request_id": self.request_id, "operator": self.operator, "roles": list(self.roles),
@@ -103,6 +105,8 @@ class RequestRecord:
     aro: str | None
     rule: dict[str, Any]
     digest: str
+    claimed_by: str | None = None  # while status is "issuing": the command issuing it (host:pid)
+    claimed_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "organisation": self.org_name, "role": self.role, "key_usage": self.key_usage,

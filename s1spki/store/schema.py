@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -25,6 +26,12 @@ from sqlalchemy import (
 # is what stores made before migrations carried: they are stamped at the baseline revision.
 SCHEMA_VERSION = "1"
 metadata = MetaData()
+
+
+def _seal() -> tuple[Column, Column]:  # type: ignore[type-arg]
+    """The authenticator of a row that grants power (store/sealing.py): an HMAC made in the HSM over the row and
+    `sealed_seq`, the audit record of the change that last wrote it."""
+    return Column("mac", String(64)), Column("sealed_seq", BigInteger)
 
 meta = Table(
     "meta", metadata,
@@ -42,6 +49,7 @@ operators = Table(
     Column("status", String(16), nullable=False),  # active | withdrawn
     Column("created_at", String(32), nullable=False),
     Column("withdrawn_at", String(32)),
+    *_seal(),
 )
 
 used_nonces = Table(
@@ -57,6 +65,7 @@ organisations = Table(
     Column("name", String(128), nullable=False, unique=True),
     Column("status", String(16), nullable=False),  # active | withdrawn
     Column("created_at", String(32), nullable=False),
+    *_seal(),
 )
 
 org_entities = Table(
@@ -84,6 +93,7 @@ officers = Table(
     Column("created_at", String(32), nullable=False),
     Column("withdrawn_at", String(32)),
     UniqueConstraint("org_id", "kind", "name", name="uq_officers_org_kind_name"),
+    *_seal(),
 )
 
 # Each verification of an officer: what was checked, the evidence reference, who checked it and when.
@@ -119,6 +129,11 @@ requests = Table(
     # requests and certificates refer to each other: this reference is added once both exist
     Column("certificate_id", Integer, ForeignKey("certificates.id", use_alter=True,
                                                  name="requests_certificate_id_fkey")),
+    # the command issuing it (status "issuing"): host and process, and when; a claim of a process that died is
+    # taken over by the next `cert issue`
+    Column("claimed_by", String(128)),
+    Column("claimed_at", String(32)),
+    *_seal(),
 )
 
 # Approvals and rejections of a request, each the operator's signed statement over the request's digest.
@@ -132,6 +147,7 @@ approvals = Table(
     Column("statement", Text, nullable=False),  # JSON: {operator, nonce, body, signature}
     Column("at", String(32), nullable=False),
     UniqueConstraint("request_id", "operator", name="uq_approvals_request_operator"),
+    *_seal(),
 )
 
 serials = Table(
@@ -179,6 +195,7 @@ cas = Table(
     Column("token_label", String(64), nullable=False),
     Column("token_serial", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
+    *_seal(),
 )
 
 audit = Table(
@@ -198,6 +215,10 @@ audit = Table(
     Column("statements", Text, nullable=False),  # JSON list of signed operator statements
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    # HMAC-SHA256 of the record's hash, made in the HSM when the record is written (not part of what is hashed:
+    # a record of a store made before authenticators has none, and is vouched for by a signed checkpoint)
+    Column("mac", String(64)),
+    Index("ix_audit_object", "object_type", "object_id"),
 )
 
 # One row: the chain head. Updating it in every audited transaction serialises audit writers on
@@ -226,6 +247,7 @@ revocations = Table(
     Column("revoked_by", String(200), nullable=False),
     Column("entry_der", LargeBinary, nullable=False),
     UniqueConstraint("issuer_cn", "serial", name="uq_revocations_issuer_serial"),
+    *_seal(),
 )
 
 # CRLs (issuing CAs) and ARLs (the root). A cRLNumber is reserved in a committed transaction before the HSM signs,

@@ -21,10 +21,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from s1spki.audit.record import GENESIS_HASH, AuditEvent, chain_hash, hashed_fields
 from s1spki.errors import Refused, StoreError
-from s1spki.store import migrations
+from s1spki.store import migrations, sealing
 from s1spki.store import schema as t
 from s1spki.store.engine import make_engine, translated_errors, write_transaction
 from s1spki.store.reader import StoreReader
+from s1spki.store.sealing import Authenticator
 from s1spki.values.canonical import canonical_json
 from s1spki.values.clock import Clock, iso
 from s1spki.values.keys import key_sha256
@@ -39,10 +40,35 @@ class Duplicate(Refused):
 class ChangeTx:
     """Use-case writes inside one audited transaction."""
 
-    def __init__(self, conn: Connection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock, authenticator: Authenticator | None) -> None:
         self.conn = conn
         self.now = iso(clock.now())
         self.object_id: str | None = None  # set when the change creates the object its record is about
+        self.reader = StoreReader(conn)  # reads inside this transaction: checks repeated where they commit
+        self._authenticator = authenticator
+        self._written: dict[tuple[str, int], None] = {}  # protected rows to reseal, in the order written
+
+    def _wrote(self, table: str, *row_ids: int) -> None:
+        for row_id in row_ids:
+            self._written[(table, row_id)] = None
+
+    def _authenticator_or_refuse(self) -> Authenticator:
+        if self._authenticator is None:
+            raise StoreError("this store was opened without the HSM's record key: nothing can be recorded")
+        return self._authenticator
+
+    def reseal_all(self) -> int:
+        """Mark every protected row written (the store is being brought under authenticators); how many."""
+        for table in sealing.FIELDS:
+            source = sealing.TABLES[table]
+            self._wrote(table, *self.conn.execute(sa.select(source.c.id).order_by(source.c.id)).scalars())
+        return len(self._written)
+
+    def seal_written(self, seq: int) -> None:
+        """Reseal every protected row this change wrote, bound to its audit record `seq` (store/sealing.py)."""
+        authenticator = self._authenticator_or_refuse()
+        for table, row_id in self._written:
+            sealing.seal(self.conn, authenticator, table, row_id, seq)
 
     def _insert(self, table: sa.Table, values: dict[str, Any], duplicate: str) -> int:
         try:
@@ -60,13 +86,16 @@ class ChangeTx:
                                          "at": self.now}, f"statement nonce {statement['nonce']} was already used")
 
     def add_operator(self, name: str, roles: Sequence[str], public_key_der: bytes, key_sha256: str) -> None:
-        self._insert(t.operators, {"name": name, "roles": " ".join(roles), "public_key_der": public_key_der,
-                                   "key_sha256": key_sha256, "status": "active", "created_at": self.now},
-                     f"operator {name!r} is already registered")
+        self._wrote("operators", self._insert(
+            t.operators, {"name": name, "roles": " ".join(roles), "public_key_der": public_key_der,
+                          "key_sha256": key_sha256, "status": "active", "created_at": self.now},
+            f"operator {name!r} is already registered"))
 
     def withdraw_operator(self, name: str) -> None:
-        self.conn.execute(t.operators.update().where(t.operators.c.name == name)
-                          .values(status="withdrawn", withdrawn_at=self.now))
+        changed = self.conn.execute(t.operators.update().where(t.operators.c.name == name,
+                                                               t.operators.c.status == "active")
+                                    .values(status="withdrawn", withdrawn_at=self.now).returning(t.operators.c.id))
+        self._wrote("operators", *changed.scalars())
 
     def add_organisation(self, name: str, eui64s: Sequence[str], roles: Sequence[str]) -> int:
         org_id = self._insert(t.organisations, {"name": name, "status": "active", "created_at": self.now},
@@ -76,47 +105,84 @@ class ChangeTx:
                          f"EUI-64 {eui} is already registered to an organisation")
         for role in roles:
             self._insert(t.org_roles, {"org_id": org_id, "role": role}, f"role {role} listed twice")
+        self._wrote("organisations", org_id)
         return org_id
 
     def set_organisation_status(self, org_id: int, status: str) -> None:
         self.conn.execute(t.organisations.update().where(t.organisations.c.id == org_id).values(status=status))
+        self._wrote("organisations", org_id)
+
+    def lock_organisation(self, org_id: int) -> None:
+        """PostgreSQL: hold the organisation's row until commit, so that a withdrawal and an issuance relying on it
+        serialise (SQLite's BEGIN IMMEDIATE already serialises every writer)."""
+        self.conn.execute(sa.select(t.organisations.c.id).where(t.organisations.c.id == org_id).with_for_update())
 
     def add_officer(self, org_id: int, kind: str, name: str, status: str, nominated_by: int | None) -> int:
-        return self._insert(t.officers, {"org_id": org_id, "kind": kind, "name": name, "status": status,
-                                         "nominated_by": nominated_by, "created_at": self.now},
-                            f"{kind.upper()} {name!r} is already registered for this organisation")
+        officer_id = self._insert(t.officers, {"org_id": org_id, "kind": kind, "name": name, "status": status,
+                                               "nominated_by": nominated_by, "created_at": self.now},
+                                  f"{kind.upper()} {name!r} is already registered for this organisation")
+        self._wrote("officers", officer_id)
+        return officer_id
 
     def add_officer_check(self, officer_id: int, check: str, evidence: str, checked_by: str) -> None:
         self._insert(t.officer_checks, {"officer_id": officer_id, "check": check, "evidence": evidence,
                                         "checked_by": checked_by, "checked_at": self.now},
                      f"the {check} check of this officer is already recorded")
+        self._wrote("officers", officer_id)
 
     def set_officer_status(self, officer_id: int, status: str) -> None:
         values: dict[str, Any] = {"status": status}
         if status == "withdrawn":
             values["withdrawn_at"] = self.now
         self.conn.execute(t.officers.update().where(t.officers.c.id == officer_id).values(**values))
+        self._wrote("officers", officer_id)
 
     def withdraw_officers_of(self, org_id: int) -> None:
-        self.conn.execute(t.officers.update().where(t.officers.c.org_id == org_id, t.officers.c.status != "withdrawn")
-                          .values(status="withdrawn", withdrawn_at=self.now))
+        changed = self.conn.execute(t.officers.update()
+                                    .where(t.officers.c.org_id == org_id, t.officers.c.status != "withdrawn")
+                                    .values(status="withdrawn", withdrawn_at=self.now).returning(t.officers.c.id))
+        self._wrote("officers", *changed.scalars())
 
     def add_approval(self, request_id: int, operator: str, roles: Sequence[str], decision: str,
                      statement: dict[str, Any]) -> None:
-        self._insert(t.approvals, {"request_id": request_id, "operator": operator, "roles": " ".join(roles),
-                                   "decision": decision, "statement": canonical_json(statement).decode(),
-                                   "at": self.now},
-                     f"{operator} has already given a decision on request {request_id}")
+        approval_id = self._insert(t.approvals, {"request_id": request_id, "operator": operator,
+                                                 "roles": " ".join(roles), "decision": decision,
+                                                 "statement": canonical_json(statement).decode(), "at": self.now},
+                                   f"{operator} has already given a decision on request {request_id}")
+        self._wrote("approvals", approval_id)
+        self._wrote("requests", request_id)  # its record is about the request: the request is resealed with it
 
     def set_request_digest(self, request_id: int, digest: str) -> None:
         self.conn.execute(t.requests.update().where(t.requests.c.id == request_id).values(digest=digest))
+        self._wrote("requests", request_id)
 
-    def set_request_status(self, request_id: int, status: str) -> None:
-        self.conn.execute(t.requests.update().where(t.requests.c.id == request_id).values(status=status))
+    def set_request_status(self, request_id: int, status: str, *, was: str = "submitted") -> None:
+        """Move a request on from status `was`; Duplicate if it is not in that status any more (a concurrent
+        decision or issuance won)."""
+        changed = self.conn.execute(t.requests.update().where(t.requests.c.id == request_id,
+                                                              t.requests.c.status == was).values(status=status))
+        if changed.rowcount != 1:
+            raise Duplicate(f"request {request_id} is no longer {was}: another command decided on it meanwhile")
+        self._wrote("requests", request_id)
+
+    def claim_request(self, request_id: int, claimant: str, *, stale: str | None = None) -> None:
+        """Claim a submitted request for issuance (or take over the claim `stale` of a process that died);
+        Duplicate if another process holds it or it was decided meanwhile."""
+        allowed = t.requests.c.status == "submitted"
+        if stale is not None:
+            allowed = sa.or_(allowed, sa.and_(t.requests.c.status == "issuing", t.requests.c.claimed_by == stale))
+        changed = self.conn.execute(t.requests.update().where(t.requests.c.id == request_id, allowed)
+                                    .values(status="issuing", claimed_by=claimant, claimed_at=self.now))
+        if changed.rowcount != 1:
+            raise Duplicate(f"request {request_id} is being or was issued by another command, or was decided "
+                            "meanwhile")
+        self._wrote("requests", request_id)
 
     def add_request(self, values: dict[str, Any]) -> int:
-        return self._insert(t.requests, {**values, "status": "submitted", "submitted_at": self.now},
-                            "request already exists")
+        request_id = self._insert(t.requests, {**values, "status": "submitted", "submitted_at": self.now},
+                                  "request already exists")
+        self._wrote("requests", request_id)
+        return request_id
 
     def add_certificate(self, certificate: x509.Certificate, *, kind: str, issuer_cn: str, serial: str,
                         policy_hash: str, **extra: Any) -> int:
@@ -130,13 +196,30 @@ class ChangeTx:
                           .values(status="issued"))
         return cert_id
 
-    def mark_request_issued(self, request_id: int, certificate_id: int) -> None:
-        self.conn.execute(t.requests.update().where(t.requests.c.id == request_id)
-                          .values(status="issued", certificate_id=certificate_id))
+    def release_claim(self, request_id: int, claimant: str) -> None:
+        """Give back a claim this command holds: the request is submitted again."""
+        changed = self.conn.execute(t.requests.update()
+                                    .where(t.requests.c.id == request_id, t.requests.c.status == "issuing",
+                                           t.requests.c.claimed_by == claimant)
+                                    .values(status="submitted", claimed_by=None, claimed_at=None))
+        if changed.rowcount:
+            self._wrote("requests", request_id)
+
+    def mark_request_issued(self, request_id: int, certificate_id: int, claimant: str) -> None:
+        """The claimed request is issued; Duplicate unless this command still holds its claim."""
+        changed = self.conn.execute(t.requests.update()
+                                    .where(t.requests.c.id == request_id, t.requests.c.status == "issuing",
+                                           t.requests.c.claimed_by == claimant)
+                                    .values(status="issued", certificate_id=certificate_id))
+        if changed.rowcount != 1:
+            raise Duplicate(f"request {request_id} was taken over or decided meanwhile: this certificate is not stored")
+        self._wrote("requests", request_id)
 
     def add_ca(self, values: dict[str, Any]) -> int:
-        return self._insert(t.cas, {**values, "created_at": self.now},
-                            f"a CA named {values['name']!r} or key label {values['key_label']!r} already exists")
+        ca_id = self._insert(t.cas, {**values, "created_at": self.now},
+                             f"a CA named {values['name']!r} or key label {values['key_label']!r} already exists")
+        self._wrote("cas", ca_id)
+        return ca_id
 
     def reserve_serial(self, issuer_cn: str, serial: str, purpose: str, request_id: int | None) -> None:
         self._insert(t.serials, {"issuer_cn": issuer_cn, "serial": serial, "status": "reserved",
@@ -144,7 +227,7 @@ class ChangeTx:
                      f"serial {serial} is already reserved for {issuer_cn}")
 
     def append_audit(self, event: AuditEvent) -> tuple[int, str]:
-        """Chain and write the record; the head-row update serialises concurrent writers."""
+        """Chain, authenticate and write the record; the head-row update serialises concurrent writers."""
         head = self.conn.execute(sa.select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update()).one()
         seq = int(head.seq) + 1
         fields = hashed_fields(seq, self.now, event)
@@ -157,7 +240,8 @@ class ChangeTx:
             correlation_id=event.correlation_id, policy_hash=event.policy_hash, rapp_hash=event.rapp_hash,
             details=canonical_json(fields["details"]).decode(),
             statements=canonical_json(fields["statements"]).decode(),
-            prev_hash=head.hash, hash=digest))
+            prev_hash=head.hash, hash=digest,
+            mac=self._authenticator_or_refuse().mac(sealing.record_mac_input(digest))))
         self.conn.execute(t.audit_head.update().where(t.audit_head.c.id == 1).values(seq=seq, hash=digest))
         return seq, digest
 
@@ -177,8 +261,9 @@ class ChangeTx:
                                     .values(status="revoked"))
         if changed.rowcount != 1:
             raise Duplicate(f"certificate {values['issuer_cn']}/{values['serial']} is already revoked")
-        self._insert(t.revocations, {**values, "certificate_id": certificate_id},
-                     f"certificate {values['issuer_cn']}/{values['serial']} is already revoked")
+        self._wrote("revocations", self._insert(t.revocations, {**values, "certificate_id": certificate_id},
+                                                f"certificate {values['issuer_cn']}/{values['serial']} is already "
+                                                "revoked"))
 
     def _lock_ca(self, ca: str) -> None:
         # PostgreSQL: the CA's row lock serialises CRL numbering and storing per CA; SQLite's BEGIN IMMEDIATE
@@ -255,15 +340,17 @@ def upgrade_schema(engine: Engine) -> tuple[str, str]:
 class Store:
     """The CA's database: `reader` for queries, `change()` and `record_refusal()` for writes."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(self, engine: Engine, clock: Clock, authenticator: Authenticator | None = None) -> None:
         self.engine = engine
         self.clock = clock
         self.reader = StoreReader(engine)
+        # makes the authenticators of records and protected rows in the HSM; None opens the store for reading
+        self.authenticator = authenticator
         # called with each committed record's seq (the audit checkpointer)
         self.on_append: Callable[[int], None] | None = None
 
     @classmethod
-    def create(cls, url: str, clock: Clock, home_id: str) -> Store:
+    def create(cls, url: str, clock: Clock, home_id: str, authenticator: Authenticator | None = None) -> Store:
         """A new store: the schema made by the migrations up to the head, the home's id, the chain's genesis."""
         engine = make_engine(url)
         with translated_errors("creating the schema"), write_transaction(engine) as conn:
@@ -273,17 +360,17 @@ class Store:
             conn.execute(t.meta.insert(), [{"key": "schema_version", "value": t.SCHEMA_VERSION},
                                            {"key": "home_id", "value": home_id}])
             conn.execute(t.audit_head.insert().values(id=1, seq=0, hash=GENESIS_HASH))
-        return cls(engine, clock)
+        return cls(engine, clock, authenticator)
 
     @classmethod
-    def open(cls, url: str, clock: Clock) -> Store:
+    def open(cls, url: str, clock: Clock, authenticator: Authenticator | None = None) -> Store:
         """The store at `url`, whose schema must be the one this code expects (`s1spki db upgrade` moves it on)."""
         engine = make_engine(url)
         revision = schema_revision(engine)
         if revision != migrations.HEAD:
             raise StoreError(f"the store's schema is at revision {revision}; this s1spki needs {migrations.HEAD}: "
                              "run `s1spki db upgrade` (after a backup)")
-        return cls(engine, clock)
+        return cls(engine, clock, authenticator)
 
     def meta(self, key: str) -> str | None:
         with translated_errors("reading store metadata"), self.engine.connect() as conn:
@@ -293,17 +380,24 @@ class Store:
     def change(self, event: AuditEvent) -> Iterator[ChangeTx]:
         """One audited transaction; the record is written only if the body completes."""
         with translated_errors(f"recording {event.event}"), write_transaction(self.engine) as conn:
-            tx = ChangeTx(conn, self.clock)
+            tx = ChangeTx(conn, self.clock, self.authenticator)
             tx.use_nonces([dict(s) for s in event.statements])
             yield tx
             if tx.object_id is not None:  # an object the change itself created, e.g. a new request's id
                 event = replace(event, object_id=tx.object_id)
             appended = tx.append_audit(event)
+            tx.seal_written(appended[0])
         self._appended(appended)
 
-    def record_refusal(self, event: AuditEvent) -> None:
+    def record_refusal(self, event: AuditEvent, undo: Callable[[ChangeTx], None] | None = None) -> None:
+        """The record of a refusal, in a transaction of its own; `undo` (a committed step to take back, such as a
+        claim) runs in the same transaction."""
         with translated_errors(f"recording the refusal of {event.event}"), write_transaction(self.engine) as conn:
-            appended = ChangeTx(conn, self.clock).append_audit(event)
+            tx = ChangeTx(conn, self.clock, self.authenticator)
+            if undo is not None:
+                undo(tx)
+            appended = tx.append_audit(event)
+            tx.seal_written(appended[0])
         self._appended(appended)
 
     def dispose(self) -> None:
@@ -317,12 +411,25 @@ class Store:
     def last_checkpoint_seq(self) -> int:
         return self.reader.last_checkpoint_seq()
 
+    def audit_hash_of(self, seq: int) -> str | None:
+        return self.reader.audit_hash_of(seq)
+
+    def checkpoint_rows(self) -> list[dict[str, Any]]:
+        return self.reader.checkpoint_rows()
+
     def audit_signers(self) -> list[dict[str, Any]]:
         return self.reader.audit_signers()
 
     def _appended(self, appended: tuple[int, str] | None) -> None:
         if appended is not None and self.on_append is not None:
             self.on_append(appended[0])
+
+    def seal_problem(self, table: str, row_id: int) -> sealing.SealProblem | None:
+        """Whether a protected row is as s1spki last wrote it (sealing.check); needs the HSM's record key."""
+        if self.authenticator is None:
+            raise StoreError("this store was opened without the HSM's record key: integrity cannot be checked")
+        with translated_errors("checking a row's authenticator"), self.engine.connect() as conn:
+            return sealing.check(conn, self.authenticator, table, row_id)
 
     def add_checkpoint(self, values: dict[str, Any]) -> bool:
         """Keep a signed checkpoint; False if this signer already checkpointed that seq. Not itself audited:

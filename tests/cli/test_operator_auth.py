@@ -37,7 +37,7 @@ def carol_holds_daves_key(ca: CaHome) -> list[str]:
 
 
 def dave_withdrawn(ca: CaHome) -> list[str]:
-    ca.ok("operator", "withdraw", "dave", "--as", "carol")
+    ca.ok("operator", "withdraw", "dave", "--as", "carol", "--as", "alice")
     return ["--csr", str(ca.csr())]
 
 

@@ -18,7 +18,7 @@ def auditor(ca: CaHome) -> str:
     secret.write_text("passphrase of audrey, the auditor\n")
     ca.ok("operator", "keygen", "audrey", "--passphrase-file", str(secret))
     ca.ok("operator", "add", "audrey", "--role", "auditor", "--public-key",
-          str(ca.home / "credentials" / "audrey.pub.pem"), "--as", "carol")
+          str(ca.home / "credentials" / "audrey.pub.pem"), "--as", "alice", "--as", "bob")
     return "audrey"
 
 

@@ -57,7 +57,15 @@ def test_an_auditor_exports_and_the_export_verifies_offline(busy: CaHome, audito
     assert verdict["ok"] and verdict["records"] == len(exported) and verdict["warnings"] == [], str(result)
     assert verdict["covered_to"] == max(c["seq"] for c in manifest["checkpoints"])
     unpinned = offline(tmp_path, files, "audit", "verify")
-    assert unpinned.code == 0 and "pin it with --cert" in unpinned.stderr, str(unpinned)
+    assert unpinned.code == 2 and "--cert FILE or --fingerprint" in unpinned.stderr, str(unpinned)
+    fingerprint = hashlib.sha256(x509.load_pem_x509_certificate(files[2].read_bytes())
+                                 .public_bytes(serialization.Encoding.DER)).hexdigest()
+    by_fingerprint = offline(tmp_path, files, "audit", "verify", "--fingerprint", fingerprint)
+    assert by_fingerprint.code == 0, str(by_fingerprint)
+    wrong = offline(tmp_path, files, "audit", "verify", "--fingerprint", "0" * 64)
+    assert wrong.code == 3 and "another audit certificate" in wrong.stderr, str(wrong)
+    demo = offline(tmp_path, files, "audit", "verify", "--trust-embedded")
+    assert demo.code == 0 and "anyone can make an export" in demo.stderr, str(demo)
 
 
 def test_the_export_is_itself_audited(busy: CaHome, auditor: str) -> None:

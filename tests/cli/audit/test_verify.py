@@ -229,7 +229,9 @@ def test_a_checkpoint_that_cannot_be_written_never_fails_a_command(ca: CaHome) -
     assert "checkpoints.jsonl" in json.loads(last["details"])["reason"]
 
 
-def test_a_home_without_an_audit_key_still_works_and_says_so(ca: CaHome) -> None:
+def test_removing_the_audit_key_and_the_checkpoints_never_turns_checkpointing_off(ca: CaHome) -> None:
+    """A database writer deletes the audit signer's row and every checkpoint, and the home's audit files: the
+    next command fails loudly instead of going on unsigned, and `audit verify` fails, naming the reason."""
     conn = open_db(ca.home / "s1spki.db")
     conn.execute("delete from audit_signers")
     conn.execute("delete from audit_checkpoints")
@@ -239,9 +241,11 @@ def test_a_home_without_an_audit_key_still_works_and_says_so(ca: CaHome) -> None
 
     done = ca.run("org", "register", "Old Home Ltd", "--eui64", "90B3D51F30066666", "--role", "supplier",
                   "--as", "carol")
-    assert done.code == 0 and "warning" not in done.stderr, str(done)
-    result = ca.ok("--json", "audit", "verify")
-    verdict: dict[str, Any] = result.json()
-    assert verdict["ok"] and verdict["checkpoints"] == 0
-    assert verdict["warnings"] == ["no checkpoints are signed: this CA home has no audit key"]
-    assert "no checkpoints are signed" in result.stderr
+    assert done.code == 3 and "audit key" in done.stderr, str(done)
+    assert len(done.stderr.strip().splitlines()) == 1, str(done)
+    result = ca.run("--json", "audit", "verify")
+    assert result.code == 3, str(result)
+    verdict: dict[str, Any] = result.json()["verdict"]
+    assert not verdict["ok"] and verdict["checkpoints"] == 0
+    kinds = {p["kind"] for p in verdict["problems"]}
+    assert "not covered" in kinds and "bad checkpoint signature" in kinds, verdict  # the home's certificate is gone

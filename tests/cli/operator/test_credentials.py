@@ -14,7 +14,8 @@ def test_an_operator_key_on_a_pkcs11_token_signs_their_statements(ca: CaHome) ->
     descriptor = (ca.home / "credentials" / "gina.credential.toml").read_text()
     assert 'type = "pkcs11"' in descriptor and "s1spki-operator-gina" in descriptor
     assert pin_file.read_text().strip() not in descriptor  # the descriptor names the PIN file, never the PIN
-    ca.ok("operator", "add", "gina", "--role", "ra_officer", "--public-key", made["public_key_file"], "--as", "carol")
+    ca.ok("operator", "add", "gina", "--role", "ra_officer", "--public-key", made["public_key_file"], "--as", "carol",
+          "--as", "alice")
     request = ca.submit(ca.csr()).json()["id"]
     ca.ok("request", "approve", str(request), "--as", "gina")
     assert ca.ok("--json", "request", "show", str(request)).json()["approved_by"] == ["gina"]

@@ -78,10 +78,10 @@ def test_separation_of_duties_when_registering_operators(ca: CaHome) -> None:
     key.write_bytes(ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     both = ca.run("operator", "add", "gina", "--role", "key_custodian", "--role", "ra_officer",
-                  "--public-key", str(key), "--as", "carol")
+                  "--public-key", str(key), "--as", "carol", "--as", "alice")
     assert both.code == 3 and "may not hold both key_custodian and ra_officer" in both.stderr, str(both)
     ca.ok("operator", "add", "gina", "--role", "ra_officer", "--role", "ra_manager", "--public-key", str(key),
-          "--as", "carol")
+          "--as", "carol", "--as", "alice")
     assert ca.ok("--json", "operator", "show", "gina").json()["roles"] == ["ra_officer", "ra_manager"]
 
 

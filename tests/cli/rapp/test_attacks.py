@@ -15,10 +15,12 @@ def _last_refusal(ca: CaHome, event: str) -> dict:
 
 
 def _set_rule(ca: CaHome, old: str, new: str) -> None:
+    """A reviewed change of rapp/, adopted by two key custodians (an edit alone takes no effect)."""
     path = ca.home / "rapp" / "operations.toml"
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new, 1))
+    ca.ok("policy", "adopt", "--as", "alice", "--as", "bob")
 
 
 def _submit(ca: CaHome, as_: str = "carol") -> str:
@@ -94,7 +96,7 @@ def test_replaying_an_approval_on_another_request_is_refused(ca: CaHome) -> None
 def test_acting_after_withdrawal_is_refused_and_old_approvals_stop_counting(ca: CaHome) -> None:
     request, other = _submit(ca), _submit(ca)
     ca.ok("request", "approve", request, "--as", "dave")
-    ca.ok("operator", "withdraw", "dave", "--as", "carol")
+    ca.ok("operator", "withdraw", "dave", "--as", "carol", "--as", "alice")
     acting = ca.run("request", "approve", other, "--as", "dave")
     assert acting.code == 4 and "withdrawn" in acting.stderr, str(acting)
     _last_refusal(ca, "request.approve")
@@ -154,7 +156,7 @@ def test_a_rejected_request_cannot_be_issued_or_approved(ca: CaHome) -> None:
 def test_approvals_verify_offline_from_the_audit_trail(ca: CaHome) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from s1spki.credentials import SignedStatement, verify_statement
+    from s1spki.audit.statements import SignedStatement, verify_statement
 
     request = _submit(ca)
     ca.ok("request", "approve", request, "--as", "dave")

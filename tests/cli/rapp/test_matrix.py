@@ -35,6 +35,12 @@ def _eui() -> str:
     return f"90B3D51F3A{_n():06X}"
 
 
+def _change_policy(ca: CaHome) -> None:
+    """A reviewed change of policy/ to adopt: one more comment line."""
+    path = ca.home / "policy" / "policy.toml"
+    path.write_text(path.read_text() + f"# reviewed change {_n()}\n")
+
+
 def _submitted(ca: CaHome, actor: str) -> str:
     # the submitter must not be the one who decides on it (that is a different refusal)
     submitter = "dave" if actor == "carol" else "carol"
@@ -45,11 +51,6 @@ def _submitted(ca: CaHome, actor: str) -> str:
 # allowed. `actor` is the operator trying it; setup done as other people happens here, before the try.
 Command = Callable[[CaHome, str], list[str]]
 COMMANDS: dict[str, Command] = {
-    "operator.add": lambda ca, actor: ["operator", "add", f"new{_n()}", "--role", "auditor",
-                                       "--public-key", str(_pubkey(ca))],
-    "operator.withdraw": lambda ca, actor: (lambda name: (ca.ok("operator", "add", name, "--role", "auditor",
-                                                                "--public-key", str(_pubkey(ca)), "--as", "carol"),
-                                                          ["operator", "withdraw", name])[1])(f"gone{_n()}"),
     "org.register": lambda ca, actor: ["org", "register", f"Org {_n()}", "--eui64", _eui(), "--role", "supplier"],
     "org.withdraw": lambda ca, actor: (lambda org: (ca.ok("org", "register", org, "--eui64", _eui(), "--role",
                                                           "supplier", "--as", "carol"),
@@ -82,6 +83,7 @@ COMMANDS: dict[str, Command] = {
     ).json()["certificate"]["serial"]],
     "crl.issue": lambda ca, actor: ["crl", "issue"],
     "crl.arl": lambda ca, actor: ["crl", "arl"],
+    "policy.adopt": lambda ca, actor: (_change_policy(ca), ["policy", "adopt"])[1],
     "audit.export": lambda ca, actor: ["audit", "export", "--out", str(ca.work / f"export{_n()}.jsonl")],
 }
 
@@ -90,11 +92,12 @@ def _participants(operation: str, actor: str) -> list[str]:
     """The actor first, then as many further key custodians as rapp/ asks for (alice and bob are both)."""
     extra = RAPP.participants(operation) - 1
     if extra:
-        assert set(RAPP.co_participant_roles(operation)) == {"key_custodian"}, "co-participants are custodians here"
+        assert "key_custodian" in RAPP.co_participant_roles(operation), "co-participants may be custodians here"
     return [actor, *[p for p in ("bob", "alice") if p != actor][:extra]]
 
 
 def test_every_operation_has_a_command_here() -> None:
+    # operator add/withdraw are governed by [grants] (tests/cli/trust/test_grants.py)
     assert set(RAPP.operations) <= set(COMMANDS), sorted(set(RAPP.operations) - set(COMMANDS))
 
 

@@ -27,7 +27,7 @@ def test_an_expired_approval_is_missing_in_the_list_as_issuance_refuses(ca: CaHo
 
 def test_a_withdrawn_approver_is_missing_in_the_list_as_issuance_refuses(ca: CaHome) -> None:
     request_id = ca.submit_approved()
-    ca.ok("operator", "withdraw", "dave", "--as", "carol")
+    ca.ok("operator", "withdraw", "dave", "--as", "carol", "--as", "alice")
 
     listed = _listed(ca, request_id)
     refused = ca.run("cert", "issue", str(request_id), "--as", "carol")

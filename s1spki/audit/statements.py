@@ -1,4 +1,5 @@
-"""An operator's signed statement: what, on what, when, a nonce, signed with the operator's key.
+"""An operator's signed statement: what, on what, when, a nonce, signed with the operator's key; the
+evidence that audit records keep of who took part.
 
 The statement is canonical JSON, so an auditor can re-create the signed bytes from the stored record
 and verify the signature with the operator's registered public key, offline.

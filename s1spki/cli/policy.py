@@ -1,0 +1,21 @@
+"""The policy/ and rapp/ in force: adopting a reviewed change under dual control."""
+
+from __future__ import annotations
+
+import typer
+
+from s1spki.cli.context import AS_HELP, get
+
+app = typer.Typer(help="The policy and RAPP in force: adopt a reviewed change (dual control).", no_args_is_help=True)
+
+
+@app.command("adopt")
+def adopt(ctx: typer.Context, as_: list[str] = typer.Option([], "--as", help=AS_HELP)) -> None:
+    """Adopt the home's policy/ and rapp/ as they now are: until then, a changed file refuses every command that
+    reads it. Needs the people rapp/ (as adopted before) names for policy.adopt."""
+    from s1spki.ra.policy_adoption import adopt as adopt_files
+
+    cli = get(ctx)
+    adopted = adopt_files(cli.command(as_))
+    cli.emit(adopted, f"adopted policy/ {adopted['policy'][:16]}... and rapp/ {adopted['rapp'][:16]}...: "
+                      f"{', '.join(adopted['changed'])}")
