@@ -1,44 +1,40 @@
-"""The object under lint, split into its encoded fields once, for every rule to read.
+"""The object under lint, read once through asn1crypto's declared structures, for every rule to read.
 
-Built from the DER with `s1spki.lint.der`, not with `cryptography` (which refuses NULL ECDSA parameters)
-nor from asn1crypto's re-encodings, so each rule sees the bytes as they will be signed. Facts that several
-rules need (CA or end entity, root, SKI) are computed once, lazily.
+`x509.Certificate` and `crl.CertificateList` keep the bytes they read, so each rule sees the fields as they
+will be signed; `cryptography` is not used here (it refuses NULL ECDSA parameters). Building a document
+checks the shape and DER of what every rule reads (the signed envelope, the to-be-signed fields, validity,
+extensions, CRL entries) and raises ValueError if they are wrong; what lies deeper (names, the key, extension
+values) is read, and checked, when a rule asks. Facts that several rules need are computed once, lazily.
 """
 
 from __future__ import annotations
 
 import functools
 from datetime import datetime
+from typing import Literal
 
-from asn1crypto import x509
+from asn1crypto import core, crl, keys, x509
 
-from s1spki.lint import der, oids
-from s1spki.lint.der import Extension, Tlv
+from s1spki.lint import encoding, fields, names, oids
+from s1spki.lint.fields import Extension
 from s1spki.lint.model import LintContext
+from s1spki.lint.names import Attribute
 
 _DEFAULT_CONTEXT = LintContext()
 
 
-def _outer(data: bytes, what: str) -> tuple[Tlv, Tlv, Tlv]:
-    """Split a signed object into (to-be-signed, signatureAlgorithm, signatureValue)."""
-    outer = der.parse(data)
-    parts = der.children(outer.contents) if outer.is_universal(der.SEQUENCE) else []
-    if len(parts) != 3:
-        raise ValueError(f"a {what} is a SEQUENCE of three elements")
-    tbs, algorithm, signature = parts
-    if not (
-        tbs.is_universal(der.SEQUENCE)
-        and algorithm.is_universal(der.SEQUENCE)
-        and signature.is_universal(der.BIT_STRING)
-    ):
-        raise ValueError(f"a {what} is a SEQUENCE of a SEQUENCE, an AlgorithmIdentifier and a BIT STRING")
-    return tbs, algorithm, signature
+@functools.cache
+def _field_count(spec: type[core.Sequence]) -> int:
+    return sum(1 for _ in spec())  # iterating a SEQUENCE gives its declared field names
 
 
-def _expect(tlv: Tlv, tag: int, field: str) -> Tlv:
-    if not tlv.is_universal(tag):
-        raise ValueError(f"{field} must be a {der.TAG_NAMES[tag]}, found {tlv.type_name()}")
-    return tlv
+def _declared_fields(value: core.Sequence, what: str) -> list[core.Asn1Value]:
+    """The fields present in a declared SEQUENCE, refusing elements its declaration has no field for."""
+    present = encoding.elements(value)
+    declared = _field_count(type(value))
+    if len(value) > declared:  # asn1crypto keeps elements after the last field it could match
+        raise ValueError(f"unexpected {encoding.type_name(value[declared])} in {what}")
+    return present
 
 
 class SignedDocument:
@@ -46,15 +42,30 @@ class SignedDocument:
 
     kind: str = "object"
 
-    def __init__(self, data: bytes, context: LintContext) -> None:
+    def __init__(self, data: bytes, context: LintContext, spec: type[core.Sequence]) -> None:
         self.der = data
         self.context = context
-        self.tbs, self.outer_algorithm, self.signature_value = _outer(data, self.kind)
-        self.tbs_fields = der.children(self.tbs.contents)
+        self.signed = encoding.load(spec, data)
+        # SEQUENCE { to-be-signed, signatureAlgorithm, signatureValue }, all three required
+        self.tbs, self.outer_algorithm, self.signature_value = _declared_fields(self.signed, f"a {self.kind}")
+        self.tbs_fields = _declared_fields(self.tbs, f"the {self.kind}'s to-be-signed part")
         # Set by the subclass from its TBS layout.
-        self.signature_algorithm: Tlv
-        self.issuer_der: bytes
+        self.signature_algorithm: core.Sequence
+        self.issuer: x509.Name
         self.extensions: tuple[Extension, ...] = ()
+
+    def present(self, value: core.Asn1Value) -> bool:
+        """Whether an optional or DEFAULT to-be-signed field is encoded (asn1crypto fills in defaults)."""
+        return any(value is field for field in self.tbs_fields)
+
+    @functools.cached_property
+    def algorithms(self) -> tuple[fields.Algorithm, fields.Algorithm]:
+        """The to-be-signed signature algorithm and the outer signatureAlgorithm, read."""
+        return fields.algorithm(self.signature_algorithm), fields.algorithm(self.outer_algorithm)
+
+    @functools.cached_property
+    def issuer_der(self) -> bytes:
+        return self.issuer.dump()
 
     def extension(self, oid: str) -> Extension | None:
         """The first extension with this OID, or None."""
@@ -86,72 +97,75 @@ class SignedDocument:
         if extension is None:
             return None
         try:
-            aki = der.parse(extension.value)
-            first = der.children(aki.contents)[:1]
+            key_id = extension.parsed["key_identifier"]
         except ValueError:
             return None
-        return first[0].contents if first and first[0].is_context(0) else None
+        return None if isinstance(key_id, core.Void) else key_id.contents
 
 
 class CertificateDocument(SignedDocument):
-    """A certificate's encoded fields. Raises ValueError if the DER is not a certificate's shape."""
+    """A certificate's fields as encoded. Raises ValueError if the DER is not a certificate's."""
 
     kind = "certificate"
 
     def __init__(self, data: bytes, context: LintContext = _DEFAULT_CONTEXT) -> None:
-        super().__init__(data, context)
-        fields = self.tbs_fields
-        # version [0] EXPLICIT is optional (DEFAULT v1); everything after it is positional.
-        start = 1 if fields and fields[0].is_context(0) else 0
-        self.version: Tlv | None = der.parse(fields[0].contents) if start else None
-        if len(fields) < start + 6:
-            raise ValueError(
-                "a TBSCertificate has at least serialNumber, signature, issuer, validity, "
-                "subject and subjectPublicKeyInfo"
-            )
-        serial, signature, issuer, validity, subject, spki = fields[start : start + 6]
-        self.serial = _expect(serial, der.INTEGER, "serialNumber")
-        self.signature_algorithm = _expect(signature, der.SEQUENCE, "signature")
-        self.issuer_der = _expect(issuer, der.SEQUENCE, "issuer").der
-        self.subject_der = _expect(subject, der.SEQUENCE, "subject").der
-        self.spki = _expect(spki, der.SEQUENCE, "subjectPublicKeyInfo")
-        times = der.children(_expect(validity, der.SEQUENCE, "validity").contents)
-        if len(times) != 2 or not all(der.is_time(t) for t in times):
+        super().__init__(data, context, x509.Certificate)
+        tbs = self.tbs
+        # version [0] EXPLICIT is DEFAULT v1: None when not encoded.
+        self.version: core.Integer | None = tbs["version"] if self.present(tbs["version"]) else None
+        self.serial: core.Integer = tbs["serial_number"]
+        self.signature_algorithm = tbs["signature"]
+        self.issuer = tbs["issuer"]
+        self.subject: x509.Name = tbs["subject"]
+        self.spki: keys.PublicKeyInfo = tbs["subject_public_key_info"]
+        times = encoding.elements(tbs["validity"])
+        if len(times) != 2:
             raise ValueError("validity is a SEQUENCE of two times")
-        self.not_before, self.not_after = times
-        self.extensions = ()
-        for field in fields[start + 6 :]:
-            if field.is_context(3):
-                self.extensions = tuple(der.extensions(der.parse(field.contents)))
+        self.not_before: core.Asn1Value = times[0].chosen
+        self.not_after: core.Asn1Value = times[1].chosen
+        self.extensions = fields.extensions(tbs["extensions"])
 
     @functools.cached_property
-    def subject_rdns(self) -> list[list[tuple[str, Tlv]]]:
-        """The subject's RDNs as (attribute type, value as encoded); read by several rules."""
-        return der.name_attributes(self.subject_der)
+    def subject_der(self) -> bytes:
+        return self.subject.dump()
+
+    @functools.cached_property
+    def subject_rdns(self) -> list[list[Attribute]]:
+        """The subject's RDNs, each value as encoded; read by several rules."""
+        return names.rdns(self.subject)
 
     @functools.cached_property
     def not_after_time(self) -> datetime:
-        return der.time(self.not_after)
+        return self.not_after.native
+
+    @functools.cached_property
+    def spki_fields(self) -> tuple[core.Asn1Value, core.Asn1Value]:
+        """subjectPublicKeyInfo as its AlgorithmIdentifier and its subjectPublicKey BIT STRING, as encoded."""
+        parts = encoding.open_elements(self.spki)  # asn1crypto types the key by the algorithm
+        if len(parts) != 2 or not encoding.is_universal(parts[1], encoding.BIT_STRING) or not parts[1].contents:
+            raise ValueError("subjectPublicKeyInfo is a SEQUENCE of an AlgorithmIdentifier and a BIT STRING")
+        return parts[0], parts[1]
+
+    @functools.cached_property
+    def public_key_algorithm(self) -> fields.Algorithm:
+        return fields.algorithm(self.spki_fields[0])
 
     @functools.cached_property
     def subject_public_key(self) -> bytes:
         """The subjectPublicKey BIT STRING's value (without the unused-bits octet)."""
-        parts = der.children(self.spki.contents)
-        if len(parts) != 2 or not parts[1].is_universal(der.BIT_STRING) or not parts[1].contents:
-            raise ValueError("subjectPublicKeyInfo is a SEQUENCE of an AlgorithmIdentifier and a BIT STRING")
-        return parts[1].contents[1:]
+        return self.spki_fields[1].contents[1:]
 
     @functools.cached_property
     def ski(self) -> bytes | None:
-        """The SKI's key identifier if the extension is present and decodable."""
+        """The SKI keyIdentifier if the SKI is present and an OCTET STRING."""
         extension = self.extension(oids.SUBJECT_KEY_IDENTIFIER)
         if extension is None:
             return None
         try:
-            value = der.parse(extension.value)
+            value = extension.encoded
         except ValueError:
             return None
-        return value.contents if value.is_universal(der.OCTET_STRING) else None
+        return value.contents if encoding.is_universal(value, encoding.OCTET_STRING) else None
 
     @functools.cached_property
     def is_ca(self) -> bool:
@@ -160,7 +174,9 @@ class CertificateDocument(SignedDocument):
         if extension is None:
             return False
         try:
-            return bool(x509.BasicConstraints.load(extension.value)["ca"].native)
+            # Read leniently: a defect elsewhere in the value is for the basicConstraints rules to report,
+            # not a reason to lint a CA as an end entity.
+            return bool(extension.declared["extn_value"].parsed["ca"].native)
         except ValueError:
             return False
 
@@ -170,8 +186,8 @@ class CertificateDocument(SignedDocument):
         if self.issuer_der == self.subject_der:
             return True
         try:
-            return bool(x509.Name.load(self.issuer_der) == x509.Name.load(self.subject_der))
-        except ValueError:
+            return bool(self.issuer == self.subject)
+        except (ValueError, TypeError):
             return False
 
     @functools.cached_property
@@ -186,47 +202,37 @@ class CertificateDocument(SignedDocument):
 
 
 class CrlDocument(SignedDocument):
-    """A CRL's encoded fields. Raises ValueError if the DER is not a CRL's shape."""
+    """A CRL's fields as encoded. Raises ValueError if the DER is not a CRL's."""
 
     kind = "CRL"
 
     def __init__(self, data: bytes, context: LintContext = _DEFAULT_CONTEXT) -> None:
-        super().__init__(data, context)
-        fields = list(self.tbs_fields)
-        # version is optional (v1 CRLs omit it); then signature, issuer, thisUpdate are positional.
-        self.version: Tlv | None = fields.pop(0) if fields and fields[0].is_universal(der.INTEGER) else None
-        if len(fields) < 3:
-            raise ValueError("a TBSCertList has at least signature, issuer and thisUpdate")
-        signature, issuer, this_update, *rest = fields
-        self.signature_algorithm = _expect(signature, der.SEQUENCE, "signature")
-        self.issuer_der = _expect(issuer, der.SEQUENCE, "issuer").der
-        if not der.is_time(this_update):
-            raise ValueError(f"thisUpdate must be a time, found {this_update.type_name()}")
-        self.this_update = this_update
-        self.next_update: Tlv | None = rest.pop(0) if rest and der.is_time(rest[0]) else None
-        revoked = rest.pop(0) if rest and rest[0].is_universal(der.SEQUENCE) else None
+        super().__init__(data, context, crl.CertificateList)
+        tbs = self.tbs
+        # version is OPTIONAL (v1 CRLs omit it).
+        self.version: core.Integer | None = tbs["version"] if self.present(tbs["version"]) else None
+        self.signature_algorithm = tbs["signature"]
+        self.issuer = tbs["issuer"]
+        self.this_update: core.Asn1Value = tbs["this_update"].chosen
+        next_update = tbs["next_update"]
+        self.next_update: core.Asn1Value | None = next_update.chosen if self.present(next_update) else None
+        revoked = tbs["revoked_certificates"]
         self.entries: tuple[CrlEntry, ...] = (
-            tuple(CrlEntry(entry) for entry in der.children(revoked.contents)) if revoked else ()
+            tuple(CrlEntry(entry) for entry in encoding.elements(revoked)) if self.present(revoked) else ()
         )
-        self.extensions = ()
-        for field in rest:
-            if not field.is_context(0):
-                raise ValueError(f"unexpected {field.type_name()} in TBSCertList")
-            self.extensions = tuple(der.extensions(der.parse(field.contents)))
+        self.extensions = fields.extensions(tbs["crl_extensions"])
 
 
 class CrlEntry:
     """One revokedCertificates entry as encoded."""
 
-    def __init__(self, entry: Tlv) -> None:
-        parts = der.children(entry.contents)
-        if not entry.is_universal(der.SEQUENCE) or len(parts) not in (2, 3):
-            raise ValueError("a CRL entry is a SEQUENCE of userCertificate, revocationDate, extensions")
-        self.serial = _expect(parts[0], der.INTEGER, "userCertificate")
-        if not der.is_time(parts[1]):
-            raise ValueError(f"revocationDate must be a time, found {parts[1].type_name()}")
-        self.revocation_date = parts[1]
-        self.extensions: tuple[Extension, ...] = tuple(der.extensions(parts[2])) if len(parts) == 3 else ()
+    def __init__(self, entry: crl.RevokedCertificate) -> None:
+        # userCertificate, revocationDate, then crlEntryExtensions if present (a CRL has many entries, so
+        # they are taken as read rather than looked up by name)
+        serial, revocation_date, *extensions = _declared_fields(entry, "a CRL entry")
+        self.serial: core.Integer = serial
+        self.revocation_date: core.Asn1Value = revocation_date.chosen
+        self.extensions: tuple[Extension, ...] = fields.extensions(extensions[0]) if extensions else ()
 
     def extension(self, oid: str) -> Extension | None:
         return next((e for e in self.extensions if e.oid == oid), None)
@@ -239,3 +245,25 @@ class CrlEntry:
 def _issuer_document(data: bytes) -> CertificateDocument:
     # The same CA certificate is passed for every issuance: decode it once.
     return CertificateDocument(data)
+
+
+def kind(data: bytes) -> Literal["certificate", "crl"]:
+    """Tell a certificate from a CRL by the to-be-signed part; ValueError if it is neither.
+
+    Both are a SEQUENCE of a to-be-signed SEQUENCE, an algorithm and a signature. A TBSCertList has a time
+    (thisUpdate) after its signature and issuer; a TBSCertificate has at least six elements (serialNumber,
+    signature, issuer, validity, subject, subjectPublicKeyInfo), where a CSR's has four.
+    """
+    signed = core.Sequence.load(data, strict=True)  # any SEQUENCE, elements read by their own tags
+    tbs = signed[0] if len(signed) == 3 else None
+    if not isinstance(tbs, core.Sequence):
+        raise ValueError("not a SEQUENCE of a to-be-signed SEQUENCE, an algorithm and a signature")
+    try:
+        crl.CertificateList.load(data, strict=True)["tbs_cert_list"]["this_update"]  # builds the time CHOICE
+    except (ValueError, KeyError, TypeError):
+        pass
+    else:
+        return "crl"
+    if len(tbs) >= 6:
+        return "certificate"
+    raise ValueError("the to-be-signed part is neither a TBSCertificate nor a TBSCertList")

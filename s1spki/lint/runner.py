@@ -15,9 +15,8 @@ from asn1crypto import pem
 
 from s1spki.errors import UsageError
 from s1spki.lint import crl as _crl_rules  # noqa: F401 - registers the CRL rules
-from s1spki.lint import der as der_reader
 from s1spki.lint import gbcs as _gbcs_rules  # noqa: F401 - registers the certificate rules
-from s1spki.lint.document import CertificateDocument, CrlDocument
+from s1spki.lint.document import CertificateDocument, CrlDocument, kind
 from s1spki.lint.model import Finding, LintContext, Severity
 from s1spki.lint.registry import CERTIFICATE_RULES, CRL_RULES, Rule, one_line
 
@@ -65,29 +64,13 @@ def lint_crl(der: bytes, context: LintContext = DEFAULT_CONTEXT) -> tuple[Findin
     return (*findings, *_pkilint().lint_crl(der))
 
 
-def _kind(der: bytes) -> str:
-    """ "certificate" or "crl", told apart by the shape of the to-be-signed part; ValueError otherwise."""
-    outer = der_reader.parse(der)
-    parts = der_reader.children(outer.contents) if outer.is_universal(der_reader.SEQUENCE) else []
-    if len(parts) != 3 or not parts[0].is_universal(der_reader.SEQUENCE):
-        raise ValueError("not a SEQUENCE of a to-be-signed SEQUENCE, an algorithm and a signature")
-    fields = der_reader.children(parts[0].contents)
-    if fields and fields[0].is_context(0):  # TBSCertificate.version [0]
-        return "certificate"
-    if any(der_reader.is_time(field) for field in fields[2:4]):  # TBSCertList.thisUpdate, after issuer
-        return "crl"
-    if len(fields) >= 6:  # a v1 certificate: serial, signature, issuer, validity, subject, key
-        return "certificate"
-    raise ValueError("the to-be-signed part is neither a TBSCertificate nor a TBSCertList")
-
-
 def lint_der(der: bytes, context: LintContext = DEFAULT_CONTEXT) -> tuple[Finding, ...]:
     """Lint DER that may be a certificate or a CRL; anything else is one ERROR finding."""
     try:
-        kind = _kind(der)
+        found = kind(der)
     except Exception as exc:  # noqa: BLE001 - garbage in, one finding out
         return (_not_certificate_or_crl(str(exc)),)
-    return lint_certificate(der, context) if kind == "certificate" else lint_crl(der, context)
+    return lint_certificate(der, context) if found == "certificate" else lint_crl(der, context)
 
 
 def _lint_pem(data: bytes, context: LintContext) -> tuple[Finding, ...]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from s1spki.lint import der, oids
+from s1spki.lint import encoding, oids
 from s1spki.lint.document import CrlDocument
 from s1spki.lint.registry import crl_rule
 
@@ -22,11 +22,11 @@ def crl_number(crl: CrlDocument) -> Iterator[str]:
         return
     if extension.critical:
         yield "cRLNumber is critical; it must not be"
-    value = der.parse(extension.value)
-    if not value.is_universal(der.INTEGER):
-        yield f"cRLNumber is a {value.type_name()}; it must be an INTEGER"
+    value = extension.encoded
+    if not encoding.is_universal(value, encoding.INTEGER):
+        yield f"cRLNumber is a {encoding.type_name(value)}; it must be an INTEGER"
         return
-    number = der.integer(value)
+    number = int(value)
     if number < 0:
         yield f"cRLNumber is {number}; it must be non-negative"
     if len(value.contents) > MAX_OCTETS:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from s1spki.lint import der, oids
+from s1spki.lint import encoding, oids
 from s1spki.lint.document import CrlDocument
 from s1spki.lint.registry import crl_rule
 
@@ -41,11 +41,13 @@ def entry_reason_code(crl: CrlDocument) -> Iterator[str]:
         extension = entry.extension(oids.CRL_REASON)
         if extension is None:
             continue
-        value = der.parse(extension.value)
-        if not value.is_universal(der.ENUMERATED):
-            yield f"entry {entry.serial_hex()} reasonCode is a {value.type_name()}; it must be ENUMERATED"
+        value = extension.encoded
+        if not encoding.is_universal(value, encoding.ENUMERATED):
+            yield (
+                f"entry {entry.serial_hex()} reasonCode is a {encoding.type_name(value)}; it must be ENUMERATED"
+            )
             continue
-        code = der.integer(value)
+        code = int(value)
         if code not in allowed:
             allowed_text = ", ".join(_reason(c) for c in sorted(allowed))
             yield (
@@ -55,7 +57,7 @@ def entry_reason_code(crl: CrlDocument) -> Iterator[str]:
 
 @crl_rule("crl.entry_serials_unique", "RFC 5280 5.1.2.6", source="rfc5280")
 def entry_serials_unique(crl: CrlDocument) -> Iterator[str]:
-    counts = Counter(der.integer(entry.serial) for entry in crl.entries)
+    counts = Counter(int(entry.serial) for entry in crl.entries)
     for serial, count in counts.items():
         if count > 1:
             yield f"serial {serial:x} is listed {count} times; each revoked certificate is listed once"

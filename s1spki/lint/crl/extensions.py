@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Iterator
 
 from s1spki.lint import oids
-from s1spki.lint.der import Extension
 from s1spki.lint.document import CrlDocument
+from s1spki.lint.fields import Extension
 from s1spki.lint.registry import crl_rule
 
 CRL_EXTENSIONS = frozenset({oids.AUTHORITY_KEY_IDENTIFIER, oids.CRL_NUMBER})

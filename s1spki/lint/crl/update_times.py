@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from s1spki.lint import der
 from s1spki.lint.document import CrlDocument
 from s1spki.lint.gbcs.validity import SHOWN, time_problems
 from s1spki.lint.registry import crl_rule
@@ -20,7 +19,7 @@ def next_update(crl: CrlDocument) -> Iterator[str]:
     if crl.next_update is None:
         yield "nextUpdate is absent; it must be present"
         return
-    this_update, next_update_ = der.time(crl.this_update), der.time(crl.next_update)
+    this_update, next_update_ = crl.this_update.native, crl.next_update.native
     if not next_update_ > this_update:
         yield f"nextUpdate {next_update_:{SHOWN}} is not after thisUpdate {this_update:{SHOWN}}"
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from s1spki.lint import der
 from s1spki.lint.document import CrlDocument
 from s1spki.lint.registry import crl_rule
 
@@ -17,6 +16,6 @@ def version_v2(crl: CrlDocument) -> Iterator[str]:
     if crl.version is None:
         yield "version is absent (v1); it must be v2 (1)"
         return
-    value = der.integer(crl.version)
+    value = int(crl.version)
     if value != 1:
         yield f"version is {value}; it must be 1 (v2)"

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from asn1crypto import x509
-
 from s1spki.lint import oids
 from s1spki.lint.document import CertificateDocument
+from s1spki.lint.fields import Extension
 from s1spki.lint.registry import certificate_rule
 
 CA_FALSE = bytes.fromhex("3000")  # SEQUENCE {}: cA DEFAULT FALSE, no pathLenConstraint
@@ -41,8 +40,8 @@ def basic_constraints_end_entity(cert: CertificateDocument) -> Iterator[str]:
         )
 
 
-def _path_length(value: bytes) -> int | None:
-    return x509.BasicConstraints.load(value)["path_len_constraint"].native
+def _path_length(extension: Extension) -> int | None:
+    return extension.parsed["path_len_constraint"].native
 
 
 @certificate_rule("gbcs.basic_constraints_ca", "S1SPKI policy 4; RFC 5280 4.2.1.9")
@@ -52,7 +51,7 @@ def basic_constraints_ca(cert: CertificateDocument) -> Iterator[str]:
         return
     if not extension.critical:
         yield f"{cert.role} basicConstraints is not critical; it must be critical"
-    found = _path_length(extension.value)
+    found = _path_length(extension)
     shown = "absent" if found is None else found
     if cert.is_root:
         setting = cert.context.root_path_length

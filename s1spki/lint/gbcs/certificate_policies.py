@@ -9,21 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from s1spki.lint import der, oids
+from asn1crypto import core
+
+from s1spki.lint import oids
 from s1spki.lint.document import CertificateDocument
+from s1spki.lint.fields import Extension
 from s1spki.lint.registry import certificate_rule
 
 
-def policies(value: bytes) -> list[tuple[str, bool]]:
-    """(policyIdentifier, has qualifiers) for each PolicyInformation of a certificatePolicies value."""
-    sequence = der.parse(value)
-    if not sequence.is_universal(der.SEQUENCE):
-        raise ValueError(f"certificatePolicies must be a SEQUENCE, found {sequence.type_name()}")
-    out = []
-    for information in der.children(sequence.contents):
-        parts = der.children(information.contents)
-        out.append((der.oid(parts[0]), len(parts) > 1))
-    return out
+def policies(extension: Extension) -> list[tuple[str, bool]]:
+    """(policyIdentifier, has qualifiers) for each PolicyInformation of a certificatePolicies extension."""
+    return [
+        (information["policy_identifier"].dotted, not isinstance(information["policy_qualifiers"], core.Void))
+        for information in extension.parsed
+    ]
 
 
 @certificate_rule("gbcs.certificate_policies", "S1SPKI policy 2.7; RFC 5280 4.2.1.4")
@@ -34,7 +33,7 @@ def certificate_policies(cert: CertificateDocument) -> Iterator[str]:
         return
     if not extension.critical:
         yield "certificatePolicies is not critical; it must be critical"
-    found = policies(extension.value)
+    found = policies(extension)
     if len(found) != 1:
         listed = ", ".join(oid for oid, _ in found)
         yield f"certificatePolicies holds {len(found)} policies ({listed}); it must hold one"
@@ -49,6 +48,6 @@ def certificate_policy_allowed(cert: CertificateDocument) -> Iterator[str]:
     extension = cert.extension(oids.CERTIFICATE_POLICIES)
     if not allowed or extension is None:
         return
-    for oid, _ in policies(extension.value):
+    for oid, _ in policies(extension):
         if oid not in allowed:
             yield f"policy {oid} is not one of the policy's OIDs ({', '.join(allowed)})"

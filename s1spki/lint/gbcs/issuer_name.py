@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from s1spki.lint import der
+from s1spki.lint import names
 from s1spki.lint.document import CertificateDocument, SignedDocument
 from s1spki.lint.registry import certificate_rule
 
@@ -24,8 +24,8 @@ def issuer_matches_ca_subject(document: SignedDocument) -> Iterator[str]:
     issuer = document.issuer_certificate
     if issuer is not None and document.issuer_der != issuer.subject_der:
         yield (
-            f"issuer {der.describe_name(document.issuer_der)} is not byte-identical to the CA subject "
-            f"{der.describe_name(issuer.subject_der)}"
+            f"issuer {names.describe(document.issuer)} is not byte-identical to the CA subject "
+            f"{names.describe(issuer.subject)}"
         )
 
 
@@ -36,6 +36,6 @@ certificate_rule("gbcs.issuer_matches_ca_subject", CITE)(issuer_matches_ca_subje
 def root_issuer_identical(cert: CertificateDocument) -> Iterator[str]:
     if cert.is_root and cert.issuer_der != cert.subject_der:
         yield (
-            f"root issuer {der.describe_name(cert.issuer_der)} is not byte-identical to its subject "
-            f"{der.describe_name(cert.subject_der)}"
+            f"root issuer {names.describe(cert.issuer)} is not byte-identical to its subject "
+            f"{names.describe(cert.subject)}"
         )

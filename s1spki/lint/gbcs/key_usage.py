@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from s1spki.lint import der, oids
+from s1spki.lint import encoding, oids
 from s1spki.lint.document import CertificateDocument
+from s1spki.lint.fields import Extension
 from s1spki.lint.registry import certificate_rule
 
 # RFC 5280 4.2.1.3 bit names, by bit number.
@@ -29,11 +30,13 @@ END_ENTITY_CHOICES = (frozenset({"digitalSignature"}), frozenset({"keyAgreement"
 CA_USAGES = frozenset({"keyCertSign", "cRLSign"})
 
 
-def key_usages(value: bytes) -> frozenset[str]:
-    """The names of the bits set in a KeyUsage BIT STRING (its DER)."""
-    bit_string = der.parse(value)
-    if not bit_string.is_universal(der.BIT_STRING) or not bit_string.contents:
-        raise ValueError(f"keyUsage must be a BIT STRING, found {bit_string.type_name()} {value.hex()}")
+def key_usages(extension: Extension) -> frozenset[str]:
+    """The names of the bits set in a keyUsage extension's BIT STRING, as encoded."""
+    bit_string = extension.encoded
+    if not encoding.is_universal(bit_string, encoding.BIT_STRING) or not bit_string.contents:
+        raise ValueError(
+            f"keyUsage must be a BIT STRING, found {encoding.type_name(bit_string)} {extension.value.hex()}"
+        )
     octets = bit_string.contents[1:]
     return frozenset(
         BITS[i] if i < len(BITS) else f"bit {i}"
@@ -44,7 +47,7 @@ def key_usages(value: bytes) -> frozenset[str]:
 
 def _usages(cert: CertificateDocument) -> frozenset[str] | None:
     extension = cert.extension(oids.KEY_USAGE)
-    return None if extension is None else key_usages(extension.value)
+    return None if extension is None else key_usages(extension)
 
 
 def _show(usages: frozenset[str]) -> str:

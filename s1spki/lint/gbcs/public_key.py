@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from s1spki.lint import der, oids
+from s1spki.lint import encoding, oids
 from s1spki.lint.document import CertificateDocument
 from s1spki.lint.registry import certificate_rule
 
@@ -18,21 +18,20 @@ _POINT_OCTETS = 65  # 04 || X || Y for P-256
 
 @certificate_rule("gbcs.public_key_p256", "S1SPKI policy 2.2; RFC 5480 2.1.1, 2.2")
 def public_key_p256(cert: CertificateDocument) -> Iterator[str]:
-    algorithm = der.children(cert.spki.contents)[0]
-    oid, parameters = der.algorithm(algorithm.der)
+    oid, parameters = cert.public_key_algorithm
+    bit_string = cert.spki_fields[1]
     if oid != oids.ID_EC_PUBLIC_KEY:
         yield f"subject public key algorithm is {oid}, not id-ecPublicKey ({oids.ID_EC_PUBLIC_KEY})"
         return
     curve = (
-        der.oid(parameters)
-        if parameters is not None and parameters.is_universal(der.OBJECT_IDENTIFIER)
+        parameters.dotted
+        if parameters is not None and encoding.is_universal(parameters, encoding.OBJECT_IDENTIFIER)
         else None
     )
     if curve != oids.PRIME256V1:
-        found = curve or (parameters.der.hex() if parameters is not None else "absent")
+        found = curve or (parameters.dump().hex() if parameters is not None else "absent")
         yield f"EC parameters are {found}; they must be namedCurve prime256v1 ({oids.PRIME256V1})"
         return
-    bit_string = der.children(cert.spki.contents)[1]
     if bit_string.contents[:1] != b"\x00":
         yield f"subjectPublicKey has {bit_string.contents[:1].hex()} unused bits; it must have none"
         return

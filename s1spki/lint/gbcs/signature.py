@@ -23,9 +23,9 @@ CITE = "S1SPKI policy 2.3, 5; RFC 5280 6.1.3"
 def _signer_key(document: SignedDocument) -> tuple[bytes, str] | None:
     """The SubjectPublicKeyInfo that must verify the signature, and whose it is."""
     if isinstance(document, CertificateDocument) and document.is_root:
-        return document.spki.der, "its own key"
+        return document.spki.dump(), "its own key"
     issuer = document.issuer_certificate
-    return (issuer.spki.der, "the issuer's key") if issuer is not None else None
+    return (issuer.spki.dump(), "the issuer's key") if issuer is not None else None
 
 
 def signature_valid(document: SignedDocument) -> Iterator[str]:
@@ -42,7 +42,7 @@ def signature_valid(document: SignedDocument) -> Iterator[str]:
         yield f"signatureValue has {bits[:1].hex() or 'no'} unused-bits octet; it must be 00"
         return
     try:
-        key.verify(bits[1:], document.tbs.der, ec.ECDSA(hashes.SHA256()))
+        key.verify(bits[1:], document.tbs.dump(), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         yield f"the {document.kind} signature does not verify under {whose}"
 

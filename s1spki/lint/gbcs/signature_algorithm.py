@@ -10,41 +10,39 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from s1spki.lint import der, oids
-from s1spki.lint.der import Tlv
+from s1spki.lint import encoding, oids
 from s1spki.lint.document import SignedDocument
+from s1spki.lint.fields import Algorithm
 from s1spki.lint.registry import certificate_rule
 
 CITE = "S1SPKI policy 2.3; RFC 5758 3.2; RFC 5280 4.1.1.2, 5.1.1.2"
 
 
-def _fields(document: SignedDocument) -> list[tuple[str, Tlv]]:
+def _fields(document: SignedDocument) -> list[tuple[str, Algorithm]]:
     """Both AlgorithmIdentifiers, each with its name for messages."""
-    return [
-        (f"{document.kind} TBS signature", document.signature_algorithm),
-        ("signatureAlgorithm", document.outer_algorithm),
-    ]
+    inner, outer = document.algorithms
+    return [(f"{document.kind} TBS signature", inner), ("signatureAlgorithm", outer)]
 
 
 def signature_algorithm(document: SignedDocument) -> Iterator[str]:
     for where, algorithm in _fields(document):
-        oid, _ = der.algorithm(algorithm.der)
+        oid = algorithm.oid
         if oid != oids.ECDSA_WITH_SHA256:
             yield f"{where} algorithm is {oid}, not ecdsa-with-SHA256 ({oids.ECDSA_WITH_SHA256})"
 
 
 def signature_params_absent(document: SignedDocument) -> Iterator[str]:
     for where, algorithm in _fields(document):
-        _, parameters = der.algorithm(algorithm.der)
+        parameters = algorithm.parameters
         if parameters is not None:
             yield (
-                f"{where} parameters are present ({parameters.type_name()} {parameters.der.hex()}); "
+                f"{where} parameters are present ({encoding.type_name(parameters)} {parameters.dump().hex()}); "
                 "ecdsa-with-SHA256 parameters must be absent"
             )
 
 
 def signature_algorithms_match(document: SignedDocument) -> Iterator[str]:
-    inner, outer = document.signature_algorithm.der, document.outer_algorithm.der
+    inner, outer = document.signature_algorithm.dump(), document.outer_algorithm.dump()
     if inner != outer:
         yield f"signatureAlgorithm {outer.hex()} is not byte-identical to the TBS signature {inner.hex()}"
 

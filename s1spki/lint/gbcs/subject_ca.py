@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from s1spki.lint import der, oids
+from s1spki.lint import encoding, names, oids
 from s1spki.lint.document import CertificateDocument
 from s1spki.lint.registry import certificate_rule
 
 CITE = "S1SPKI policy 4"
-_STRING_TAGS = {"printable": (der.PRINTABLE_STRING,), "utf8": (der.UTF8_STRING,)}
-_ANY_STRING = (der.PRINTABLE_STRING, der.UTF8_STRING)
+_STRING_TAGS = {"printable": (encoding.PRINTABLE_STRING,), "utf8": (encoding.UTF8_STRING,)}
+_ANY_STRING = (encoding.PRINTABLE_STRING, encoding.UTF8_STRING)
 
 
 @certificate_rule("gbcs.subject_ca_structure", CITE)
@@ -25,7 +25,7 @@ def subject_ca_structure(cert: CertificateDocument) -> Iterator[str]:
     rdns = cert.subject_rdns
     shape = [[oid for oid, _ in rdn] for rdn in rdns]
     if shape != [[oids.ORGANIZATIONAL_UNIT], [oids.COMMON_NAME]] or not rdns[1][0][1].contents:
-        found = der.describe_name(cert.subject_der) or "empty"
+        found = names.describe(cert.subject) or "empty"
         yield f"{cert.role} subject is {found}; it must be OU=<role>, CN=<name>"
 
 
@@ -36,8 +36,8 @@ def subject_ca_role_code(cert: CertificateDocument) -> Iterator[str]:
     wanted = cert.context.root_role_code if cert.is_root else cert.context.issuing_ca_role_code
     for rdn in cert.subject_rdns:
         for oid, value in rdn:
-            if oid == oids.ORGANIZATIONAL_UNIT and der.describe_value(value) != f"{wanted:02X}":
-                yield f"{cert.role} subject OU is {der.describe_value(value)!r}; it must be {wanted:02X}"
+            if oid == oids.ORGANIZATIONAL_UNIT and names.describe_value(value) != f"{wanted:02X}":
+                yield f"{cert.role} subject OU is {names.describe_value(value)!r}; it must be {wanted:02X}"
 
 
 @certificate_rule("gbcs.subject_ca_string_type", CITE)
@@ -46,11 +46,11 @@ def subject_ca_string_type(cert: CertificateDocument) -> Iterator[str]:
         return
     setting = cert.context.ca_subject_string_type
     tags = _STRING_TAGS[setting] if setting else _ANY_STRING
-    wanted = " or ".join(der.TAG_NAMES[tag] for tag in tags)
+    wanted = " or ".join(encoding.TAG_NAMES[tag] for tag in tags)
     for rdn in cert.subject_rdns:
         for oid, value in rdn:
-            if value.class_ != 0 or value.tag not in tags:
+            if value.class_ != encoding.UNIVERSAL or value.tag not in tags:
                 yield (
-                    f"{cert.role} subject {der.attribute_label(oid)} is a {value.type_name()}; "
+                    f"{cert.role} subject {names.label(oid)} is a {encoding.type_name(value)}; "
                     f"it must be a {wanted}"
                 )

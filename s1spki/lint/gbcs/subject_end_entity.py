@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from s1spki.lint import der, oids
-from s1spki.lint.der import Tlv
+from asn1crypto import core
+
+from s1spki.lint import encoding, names, oids
 from s1spki.lint.document import CertificateDocument
+from s1spki.lint.names import Attribute
 from s1spki.lint.registry import certificate_rule
 
 ROLE_CODE = re.compile(r"[0-9A-F]{2}")
@@ -20,11 +22,11 @@ EUI64_OCTETS = 8
 CITE = "S1SPKI policy 3; GBCS 12"
 
 
-def _attributes(cert: CertificateDocument) -> list[tuple[str, Tlv]]:
+def _attributes(cert: CertificateDocument) -> list[Attribute]:
     return [attribute for rdn in cert.subject_rdns for attribute in rdn]
 
 
-def _value(cert: CertificateDocument, oid: str) -> Tlv | None:
+def _value(cert: CertificateDocument, oid: str) -> core.Asn1Value | None:
     return next((value for found, value in _attributes(cert) if found == oid), None)
 
 
@@ -40,7 +42,7 @@ def subject_ee_structure(cert: CertificateDocument) -> Iterator[str]:
     optional_cn = [oids.COMMON_NAME] if types[:1] == [oids.COMMON_NAME] else []
     allowed = [*optional_cn, oids.ORGANIZATIONAL_UNIT, oids.UNIQUE_IDENTIFIER]
     if types != allowed:
-        found = ", ".join(map(der.attribute_label, types)) or "empty"
+        found = ", ".join(map(names.label, types)) or "empty"
         yield f"subject attributes are {found}; the end-entity subject is [CN,] OU, uniqueIdentifier"
 
 
@@ -49,8 +51,11 @@ def subject_ee_common_name(cert: CertificateDocument) -> Iterator[str]:
     value = None if cert.is_ca else _value(cert, oids.COMMON_NAME)
     if value is None:
         return
-    if not value.is_universal(der.UTF8_STRING):
-        yield f"subject CN {der.describe_value(value)!r} is a {value.type_name()}; it must be a UTF8String"
+    if not encoding.is_universal(value, encoding.UTF8_STRING):
+        yield (
+            f"subject CN {names.describe_value(value)!r} is a {encoding.type_name(value)}; "
+            "it must be a UTF8String"
+        )
     elif not value.contents:
         yield "subject CN is empty; omit it or give a name"
 
@@ -60,9 +65,9 @@ def subject_ee_role_code(cert: CertificateDocument) -> Iterator[str]:
     value = None if cert.is_ca else _value(cert, oids.ORGANIZATIONAL_UNIT)
     if value is None:
         return
-    text = der.describe_value(value)
-    if not value.is_universal(der.UTF8_STRING):
-        yield f"subject OU {text!r} is a {value.type_name()}; it must be a UTF8String"
+    text = names.describe_value(value)
+    if not encoding.is_universal(value, encoding.UTF8_STRING):
+        yield f"subject OU {text!r} is a {encoding.type_name(value)}; it must be a UTF8String"
     if not ROLE_CODE.fullmatch(text):
         yield f"subject OU {text!r} is not a RemotePartyRole as two uppercase hex digits"
         return
@@ -77,8 +82,8 @@ def subject_ee_eui64(cert: CertificateDocument) -> Iterator[str]:
     value = None if cert.is_ca else _value(cert, oids.UNIQUE_IDENTIFIER)
     if value is None:
         return
-    if not value.is_universal(der.BIT_STRING):
-        found = f"{value.type_name()} ({value.contents.hex()})"
+    if not encoding.is_universal(value, encoding.BIT_STRING):
+        found = f"{encoding.type_name(value)} ({value.contents.hex()})"
         yield f"subject uniqueIdentifier is a {found}; it must be a BIT STRING"
         return
     unused, eui64 = value.contents[:1], value.contents[1:]

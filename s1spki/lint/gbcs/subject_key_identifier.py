@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
-from s1spki.lint import der, oids
+from s1spki.lint import encoding, oids
 from s1spki.lint.document import CertificateDocument
 from s1spki.lint.registry import certificate_rule
 
@@ -36,9 +36,9 @@ def ski_method2(cert: CertificateDocument) -> Iterator[str]:
     extension = cert.extension(oids.SUBJECT_KEY_IDENTIFIER)
     if extension is None:
         return
-    value = der.parse(extension.value)
-    if not value.is_universal(der.OCTET_STRING):
-        yield f"subjectKeyIdentifier is a {value.type_name()}; it must be an OCTET STRING"
+    value = extension.encoded
+    if not encoding.is_universal(value, encoding.OCTET_STRING):
+        yield f"subjectKeyIdentifier is a {encoding.type_name(value)}; it must be an OCTET STRING"
         return
     expected = method2_key_identifier(cert.subject_public_key)
     if value.contents != expected:

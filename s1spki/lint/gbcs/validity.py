@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from s1spki.lint import der
-from s1spki.lint.der import Tlv
+from asn1crypto import core
+
+from s1spki.lint import encoding
 from s1spki.lint.document import CertificateDocument
 from s1spki.lint.registry import certificate_rule
 
@@ -21,14 +22,14 @@ _GENERALIZED_FORM = re.compile(rb"\d{14}Z")  # YYYYMMDDHHMMSSZ, no fraction
 SHOWN = "%Y-%m-%d %H:%M:%SZ"  # how times appear in messages
 
 
-def time_problems(tlv: Tlv, field: str) -> Iterator[str]:
-    """What is wrong with the encoding of one time field."""
-    text = tlv.contents.decode("ascii", "replace")
-    utc = tlv.is_universal(der.UTC_TIME)
-    if not (_UTC_FORM if utc else _GENERALIZED_FORM).fullmatch(tlv.contents):
+def time_problems(time: core.Asn1Value, field: str) -> Iterator[str]:
+    """What is wrong with the encoding of one time field (a UTCTime or GeneralizedTime as encoded)."""
+    text = time.contents.decode("ascii", "replace")
+    utc = encoding.is_universal(time, encoding.UTC_TIME)
+    if not (_UTC_FORM if utc else _GENERALIZED_FORM).fullmatch(time.contents):
         yield f"{field} {text!r} is not in the form {'YYMMDDHHMMSSZ' if utc else 'YYYYMMDDHHMMSSZ'}"
         return
-    year = der.time(tlv).year
+    year = time.native.year
     if utc and year >= FIRST_GENERALIZED_YEAR:  # cannot happen for a UTCTime; kept for clarity
         yield f"{field} {text} is a UTCTime in {year}; from 2050 it must be a GeneralizedTime"
     if not utc and year < FIRST_GENERALIZED_YEAR:
@@ -43,7 +44,7 @@ def validity_time_encoding(cert: CertificateDocument) -> Iterator[str]:
 
 @certificate_rule("gbcs.validity_order", "RFC 5280 4.1.2.5", source="rfc5280")
 def validity_order(cert: CertificateDocument) -> Iterator[str]:
-    not_before = der.time(cert.not_before)
+    not_before = cert.not_before.native
     if not not_before < cert.not_after_time:
         yield f"notBefore {not_before:{SHOWN}} is not before notAfter {cert.not_after_time:{SHOWN}}"
 

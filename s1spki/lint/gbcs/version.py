@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from s1spki.lint import der
 from s1spki.lint.document import CertificateDocument
 from s1spki.lint.registry import certificate_rule
 
@@ -17,6 +16,6 @@ def version_v3(cert: CertificateDocument) -> Iterator[str]:
     if cert.version is None:
         yield "version is absent (v1); it must be v3 (2)"
         return
-    value = der.integer(cert.version)
+    value = int(cert.version)
     if value != 2:
         yield f"version is {value} (v{value + 1}); it must be 2 (v3)"
