@@ -177,7 +177,8 @@ def verify_live(cmd: Command, pinned: list[x509.Certificate] | None = None,
     notes = [w for w in verdict.warnings if "not yet covered" not in w]
     if not problems:
         return dataclasses.replace(verdict, warnings=tuple(notes))
-    ordered = sorted([*verdict.problems, *problems], key=lambda p: (p.seq is None, p.seq or 0))
+    # what was done to a record comes first; that records are left uncovered follows from it
+    ordered = sorted([*verdict.problems, *problems], key=lambda p: (p.kind == NOT_COVERED, p.seq is None, p.seq or 0))
     return dataclasses.replace(verdict, problems=tuple(ordered), warnings=tuple(notes))
 
 

@@ -1,6 +1,6 @@
 """When the HSM cannot be used, `cert issue` exits 5 with one line that says what to fix and never shows the
-PIN; the request stays submitted, and nothing is kept but the error's audit record (no certificate, no
-reserved serial)."""
+PIN; the request stays submitted and nothing is kept: no certificate, no reserved serial, and no audit record
+either, since a record is written only with its authenticator, which the HSM makes."""
 
 from __future__ import annotations
 
@@ -68,8 +68,8 @@ def test_cert_issue_with_unusable_hsm(ca: CaHome, breaks: Callable[[Path], None]
     assert result.json()["error"] == "hsm"
     assert ca.snapshot() == before  # request still submitted, no certificate, no serial reserved
     audit = ca.audit()
-    assert len(audit) == audit_before + 1 and audit[-1]["event"] == "cert.issue" and audit[-1]["outcome"] == "error"
+    assert len(audit) == audit_before
     for secret in (pin, WRONG_PIN):
         assert secret not in result.stdout + result.stderr
-        assert secret not in repr(audit[-1])
+        assert secret not in repr(audit)
     assert ca.ok("--json", "request", "show", request_id).json()["status"] == "submitted"

@@ -105,12 +105,12 @@ def test_each_policy_problem_is_worded_with_file_key_and_reason(tmp_path: Path, 
 
 
 RAPP_PROBLEMS: list[tuple[str, str, str, str]] = [
-    ("operations.toml", '[operations."operator.add"]\nparticipants = 1', '[operations."operator.add"]\nparticipant = 1',
-     "rapp/operations.toml: operations.operator.add.participant: unknown key"),
+    ("operations.toml", '[operations."org.register"]\nparticipants = 1', '[operations."org.register"]\nparticipant = 1',
+     "rapp/operations.toml: operations.org.register.participant: unknown key"),
     ("roles.toml", 'title = "Auditor"\n', "", "rapp/roles.toml: roles.auditor.title: is required"),
     ("roles.toml", 'title = "Auditor"', "title = 5", "rapp/roles.toml: roles.auditor.title: must be a string, not 5"),
-    ("operations.toml", '[operations."operator.add"]\nparticipants = 1', '[operations]\n"operator.add" = 1',
-     "rapp/operations.toml: operations.operator.add: must be a table, not 1"),
+    ("operations.toml", '[operations."org.register"]\nparticipants = 1', '[operations]\n"org.register" = 1',
+     "rapp/operations.toml: operations.org.register: must be a table, not 1"),
     ("roles.toml", 'may = ["audit.export"]', 'may = "audit.export"',
      "rapp/roles.toml: roles.auditor.may: must be a list of strings, not 'audit.export'"),
     ("operations.toml", "participants = 2", "participants = true",

@@ -103,7 +103,7 @@ def test_policy_hash_changes_with_any_policy_file(policy_dir: Path) -> None:
 
 
 RAPP_BREAKAGES: list[tuple[str, Callable[[Path], None], str]] = [
-    ("unknown operation in may", lambda d: edit(d / "roles.toml", '"operator.withdraw",', '"operator.delete",'),
+    ("unknown operation in may", lambda d: edit(d / "roles.toml", '"org.withdraw",', '"org.delete",'),
      "must be one of"),
     ("operation nobody may do", lambda d: edit(d / "operations.toml", '[operations."cert.issue"]',
                                                '[operations."no.such"]\nparticipants = 1\n\n[operations."cert.issue"]'),

@@ -3,14 +3,19 @@ baseline (not refused, not changed), a store newer than the code is refused, and
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import os
+import subprocess
+import sys
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from s1spki.hsm import find_softhsm_module
 from s1spki.store import migrations
 from s1spki.store import schema as t
 from s1spki.store.writer import Store
 from s1spki.values.clock import Clock
+from tests.cli.audit.tamper import open_db
 from tests.conftest import CaHome
 
 
@@ -27,21 +32,57 @@ def test_the_head_is_the_newest_revision_carried() -> None:
     assert migrations.known_revisions()[0] == migrations.BASELINE
 
 
-def test_a_store_made_before_migrations_is_stamped_and_keeps_working(ca: CaHome) -> None:
-    with ca.db() as conn:  # as a home made by the first release: no revision recorded
-        conn.execute("drop table alembic_version")
-    before = ca.snapshot()
-    audit_before = len(ca.audit())
+DESTROY_RECORD_KEY = """
+import sys, pkcs11
+from pkcs11 import Attribute, ObjectClass
+module, pin = sys.argv[1], sys.stdin.read().strip()
+with pkcs11.lib(module).get_token(token_label="s1spki").open(rw=True, user_pin=pin) as session:
+    for key in list(session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY})):
+        key.destroy()
+"""
+
+
+def _as_first_release(ca: CaHome) -> None:
+    """Make the home what the first release left: the schema of the baseline (no authenticators, no claims,
+    no revision recorded) and no record key on the token. Done as the old code left it: with sqlite3."""
+    conn = open_db(ca.home / "s1spki.db")  # drops the append-only triggers, as ALTER TABLE needs
+    conn.execute("drop index ix_audit_object")
+    conn.execute("alter table audit drop column mac")
+    for table in ("operators", "organisations", "officers", "requests", "approvals", "cas", "revocations"):
+        conn.execute(f"alter table {table} drop column mac")
+        conn.execute(f"alter table {table} drop column sealed_seq")
+    for column in ("claimed_by", "claimed_at"):
+        conn.execute(f"alter table requests drop column {column}")
+    conn.execute("drop table alembic_version")
+    for table in ("audit", "audit_checkpoints", "audit_signers"):
+        for operation in ("UPDATE", "DELETE"):
+            conn.execute(f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
+                         f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only'); END")
+    conn.close()
+    pin = (ca.home / "secrets" / "hsm-user.pin").read_text()
+    env = {**os.environ, "SOFTHSM2_CONF": str(ca.home / "softhsm" / "softhsm2.conf")}
+    subprocess.run([sys.executable, "-c", DESTROY_RECORD_KEY, find_softhsm_module()], input=pin, text=True, env=env,
+                   check=True, capture_output=True)
+
+
+def test_a_store_of_the_first_release_is_stamped_upgraded_and_brought_under_authenticators(ca: CaHome) -> None:
+    ca.issue_new()
+    _as_first_release(ca)
+    records_before = len(ca.audit())
 
     status = ca.ok("--json", "db", "status").json()
+    refused = ca.run("cert", "list")
+    upgraded = ca.ok("--json", "db", "upgrade").json()
 
-    assert status == {"revision": migrations.BASELINE, "head": migrations.HEAD, "up_to_date": True}
-    after = ca.snapshot()
-    assert after.pop("alembic_version") == [(migrations.BASELINE,)]
-    assert after == {k: v for k, v in before.items()}
-    assert len(ca.audit()) == audit_before
-    ca.issue_new()
+    assert status == {"revision": migrations.BASELINE, "head": migrations.HEAD, "up_to_date": False}
+    assert refused.code == 5 and "db upgrade" in refused.stderr, str(refused)
+    assert upgraded["from"] == migrations.BASELINE and upgraded["to"] == migrations.HEAD
+    assert upgraded["sealed"]["authenticated_from"] == records_before + 1 and upgraded["sealed"]["rows"] > 10
+    ca.ok("audit", "verify", "--deep")  # every row sealed, every record from the upgrade on authenticated
+    ca.issue_new()  # and the CA works on
     ca.ok("audit", "verify")
+    with ca.db() as conn:
+        assert conn.execute("select count(*) from audit where mac is null").fetchone()[0] == records_before
 
 
 def test_a_store_newer_than_the_code_is_refused(ca: CaHome) -> None:
@@ -58,9 +99,7 @@ def test_a_store_newer_than_the_code_is_refused(ca: CaHome) -> None:
 
 
 def test_db_upgrade_of_a_store_at_the_head_changes_nothing(ca: CaHome) -> None:
+    before = ca.snapshot()
     upgraded = ca.ok("--json", "db", "upgrade").json()
-    assert upgraded == {"from": migrations.HEAD, "to": migrations.HEAD, "upgraded": False}
-    engine = sa.create_engine(f"sqlite:///{ca.home / 's1spki.db'}")
-    with engine.connect() as conn:
-        assert migrations.current_revision(conn) == migrations.HEAD
-    engine.dispose()
+    assert upgraded == {"from": migrations.HEAD, "to": migrations.HEAD, "upgraded": False, "sealed": None}
+    assert ca.snapshot() == before

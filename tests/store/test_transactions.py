@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -12,10 +15,24 @@ from s1spki.store import schema as t
 from s1spki.values.clock import Clock
 
 
+class SoftwareKey:
+    """What the HSM's record key does, in software: these tests are about transactions, not authenticators
+    (those are tested through the CLI with SoftHSM)."""
+
+    def __init__(self) -> None:
+        self._key = os.urandom(32)
+
+    def mac(self, data: bytes) -> str:
+        return hmac.new(self._key, data, hashlib.sha256).hexdigest()
+
+
+KEY = SoftwareKey()
+
+
 def test_an_open_read_does_not_block_a_writer_and_keeps_its_snapshot(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    first = Store.create(url, Clock(), "home")
-    second = Store.open(url, Clock())
+    first = Store.create(url, Clock(), "home", KEY)
+    second = Store.open(url, Clock(), KEY)
     with first.engine.connect() as reader:
         reader.begin()
         before = reader.execute(sa.select(sa.func.count()).select_from(t.audit)).scalar()
@@ -28,7 +45,7 @@ def test_an_open_read_does_not_block_a_writer_and_keeps_its_snapshot(tmp_path: P
 
 
 def test_a_new_request_record_names_the_request_it_created(tmp_path: Path) -> None:
-    store = Store.create(f"sqlite:///{tmp_path / 'store.db'}", Clock(), "home")
+    store = Store.create(f"sqlite:///{tmp_path / 'store.db'}", Clock(), "home", KEY)
     with store.change(AuditEvent("org.register", "carol", "ra_manager", object_type="organisation")) as tx:
         tx.object_id = "Acme"
         tx.add_organisation("Acme", ["90B3D51F30010000"], ["supplier"])

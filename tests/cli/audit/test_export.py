@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from tests.cli.audit.tamper import forged_hash
 from tests.conftest import CaHome, Result, run_s1spki

@@ -166,6 +166,7 @@ def test_the_lint_gate_stops_a_crl_the_policy_no_longer_allows(ca: CaHome) -> No
     issued = revoke(ca, leaf["serial"], "superseded").json()["crl"]
     policy = ca.home / "policy" / "policy.toml"
     policy.write_text(policy.read_text().replace('"superseded", ', ""))
+    ca.ok("policy", "adopt", "--as", "alice", "--as", "bob")  # a reviewed change of policy, adopted
     refused = ca.run("crl", "issue", "--as", "dave")
     assert refused.code == 3 and "lint refused" in refused.stderr and "superseded" in refused.stderr, str(refused)
     assert ca.ok("--json", "crl", "show", ISSUING).json()["crl_number"] == issued["crl_number"]

@@ -81,10 +81,10 @@ def test_a_withdrawn_operator_put_back_is_refused(ca: CaHome) -> None:
 
 
 def test_a_rejected_request_put_back_is_not_issued(ca: CaHome) -> None:
-    request_id = ca.submit_approved()
+    request_id = ca.submit(ca.csr()).json()["id"]
     with sqlite3.connect(ca.home / "s1spki.db") as conn:
         old = conn.execute("select status, mac, sealed_seq from requests where id = ?", (request_id,)).fetchone()
-    ca.ok("request", "reject", str(request_id), "--reason", "wrong EUI-64", "--as", "erin")
+    ca.ok("request", "reject", str(request_id), "--reason", "wrong EUI-64", "--as", "dave")
     with sqlite3.connect(ca.home / "s1spki.db") as conn:
         conn.execute("update requests set status = ?, mac = ?, sealed_seq = ? where id = ?", (*old, request_id))
     result = ca.run("cert", "issue", str(request_id), "--as", "carol")
