@@ -192,12 +192,8 @@ def create_softhsm_token(conf_path: Path, token_dir: Path, label: str, user_pin:
             token_dir=str(token_dir),
         ) from exc
 
-    if label in softhsm_token_labels(conf_path):
-        raise Refused(
-            f"a SoftHSM token labelled '{label}' already exists in {token_dir}", field="label", label=label
-        )
     result = _init_token(find_softhsm_module(), label, conf_path, user_pin, so_pin)
-    if result.returncode == _TOKEN_INIT_REFUSED:
+    if result.returncode == _TOKEN_INIT_REFUSED:  # it looks at every token's label first
         raise Refused(
             f"a SoftHSM token labelled '{label}' already exists in {token_dir}", field="label", label=label
         )

@@ -44,8 +44,8 @@ def _pins() -> tuple[str, str]:
     return so_pin, user_pin
 
 
-def _label_of(lib: Any, slot: int) -> str:
-    return str(lib.getTokenInfo(slot).label).rstrip(" \0")
+def _label_of(info: Any) -> str:
+    return str(info.label).rstrip(" \0")
 
 
 def initialise(module: str, label: str, so_pin: str, user_pin: str) -> None:
@@ -73,7 +73,7 @@ def initialise(module: str, label: str, so_pin: str, user_pin: str) -> None:
         if not info.flags & PyKCS11.CKF_TOKEN_INITIALIZED:
             if free is None:
                 free = slot
-        elif _label_of(lib, slot) == label:
+        elif _label_of(info) == label:
             raise Failure(f"a token labelled '{label}' already exists", EXIT_REFUSED)
     if free is None:
         raise Failure("the module offers no free slot to initialise a token in")
@@ -81,9 +81,8 @@ def initialise(module: str, label: str, so_pin: str, user_pin: str) -> None:
     padded = (encoded + b" " * (LABEL_BYTES - len(encoded))).decode("utf-8")
     step("C_InitToken", lib.initToken, free, so_pin, padded)
     # initialising adds a free slot (SoftHSM): the new token is found by its label, never by the slot number
-    mine = [s for s in step("C_GetSlotList", lib.getSlotList, True)
-            if step("C_GetTokenInfo", lib.getTokenInfo, s).flags & PyKCS11.CKF_TOKEN_INITIALIZED
-            and _label_of(lib, s) == label]
+    infos = {s: step("C_GetTokenInfo", lib.getTokenInfo, s) for s in step("C_GetSlotList", lib.getSlotList, True)}
+    mine = [s for s, info in infos.items() if info.flags & PyKCS11.CKF_TOKEN_INITIALIZED and _label_of(info) == label]
     if len(mine) != 1:
         raise Failure(f"after C_InitToken, {len(mine)} tokens are labelled '{label}', not one")
     session = step("C_OpenSession", lib.openSession, mine[0], PyKCS11.CKF_SERIAL_SESSION | PyKCS11.CKF_RW_SESSION)

@@ -56,14 +56,27 @@ def _text_problems(value: str, limit: int | None) -> Iterator[str]:
                    f"{position} is {_REFUSED_CATEGORIES[category]}")
             return  # the rest of the checks would only repeat it
     if not unicodedata.is_normalized("NFC", value):
-        position = next(i for i in range(1, len(value) + 1)
-                        if not unicodedata.is_normalized("NFC", value[:i]))
+        position = _not_nfc_at(value)
         yield (f"must be in Unicode normal form NFC: {_char(value[position - 1])} at position {position} is not "
                "(give it with precomposed characters)")
     if value and value.isspace():
         yield "must not be whitespace only"
     elif value and (value[0].isspace() or value[-1].isspace()):
         yield "must not begin or end with whitespace"
+
+
+def _not_nfc_at(value: str) -> int:
+    """The position (from 1) of the character that keeps `value` from NFC, found in one pass.
+
+    From the first difference with the NFC form, the culprit is the first combining mark (it composes with
+    or reorders around what precedes it) or a character NFC replaces on its own (U+212B ANGSTROM SIGN)."""
+    nfc = unicodedata.normalize("NFC", value)
+    first = next((i for i, (a, b) in enumerate(zip(value, nfc, strict=False)) if a != b), min(len(value), len(nfc)))
+    first = min(first, len(value) - 1)
+    for i in range(first, min(first + 8, len(value))):
+        if unicodedata.combining(value[i]) or not unicodedata.is_normalized("NFC", value[i]):
+            return i + 1
+    return first + 1
 
 
 def _checked(value: str, field: str, limit: int, problems: Iterator[str]) -> str:
