@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from s1spki.cli.context import AS_HELP, get
+from s1spki.cli.context import AS_HELP, CliContext, get
 from s1spki.errors import NotFound, UsageError
 from s1spki.home.secret_source import source_from_flags
+
+if TYPE_CHECKING:
+    from s1spki.policy import NameLimits
 
 app = typer.Typer(help="Operators: make credentials, register, list, show and withdraw RA personnel.",
                   no_args_is_help=True)
@@ -29,8 +33,10 @@ def keygen(
     """Make a P-256 credential: an encrypted PEM key file, or a key on a PKCS#11 token (--pkcs11-*)."""
     from s1spki.credentials import keygen_file, keygen_pkcs11
     from s1spki.ra.staff import public_key_pem
+    from s1spki.values.names import operator_name
 
     cli = get(ctx)
+    operator_name(name, _name_limits(cli).operator)  # before anything is read or written
     folder = (out or cli.home / "credentials").resolve()
     secret = source_from_flags(passphrase_file, passphrase_env, "the passphrase or PIN")
     if pkcs11_module or pkcs11_token:
@@ -43,6 +49,18 @@ def keygen(
     cli.emit({"operator": name, "credential": str(descriptor), "public_key_file": str(folder / f"{name}.pub.pem"),
               "public_key_pem": public_key_pem(public)},
              f"credential for {name}: {descriptor}\npublic key: {folder / f'{name}.pub.pem'}")
+
+
+def _name_limits(cli: CliContext) -> NameLimits:
+    """The name limits of the home's policy; before `init` (credentials are made first), the shipped policy's."""
+    from s1spki.home.config import CONFIG_NAME
+
+    if (cli.home / CONFIG_NAME).is_file():
+        return cli.runtime.policy.names
+    from s1spki.home.shipped import data_dir
+    from s1spki.policy import load_policy
+
+    return load_policy(data_dir("policy")).names
 
 
 @app.command("add")

@@ -1,16 +1,20 @@
 """SoftHSM2 helpers: find the module, and make a private token under the CA home.
 
-python-pkcs11 cannot initialise a token, so `softhsm2-util` does it, with SOFTHSM2_CONF set in the
-child's environment only (this process's SoftHSM, if loaded, keeps its own configuration).
+python-pkcs11 cannot initialise a token, so a short-lived child process does it through PKCS#11
+(`token_init.py`: C_InitToken, then C_InitPIN), with SOFTHSM2_CONF set in the child's environment only
+(this process's SoftHSM, if loaded, keeps its own configuration). The PINs reach the child through its
+stdin pipe, never its command line or environment: any local user can read those (`ps`, /proc).
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from s1spki.errors import HsmError, Refused
@@ -33,8 +37,9 @@ _MODULE_CANDIDATES = (
 )
 # The system-wide token store: a CA's token must never land there.
 _SYSTEM_TOKEN_DIRS = (Path("/var/lib/softhsm"),)
-_SOFTHSM_PIN_RANGE = (4, 255)  # softhsm2-util prompts (and would hang) for a PIN outside this
+_SOFTHSM_PIN_RANGE = (4, 255)  # SoftHSM's ulMinPinLen and ulMaxPinLen
 _UTIL_TIMEOUT_S = 60
+_TOKEN_INIT_REFUSED = 3  # token_init.py's exit code when the label is taken
 
 
 def find_softhsm_module() -> str:
@@ -122,20 +127,23 @@ def _scrub(text: str, *secrets: str) -> str:
     return text.strip()
 
 
+def _child_env(conf_path: Path) -> dict[str, str]:
+    """A child's whole environment: the SoftHSM config and PATH, nothing of ours (a PIN variable included)."""
+    return {"SOFTHSM2_CONF": str(conf_path), "PATH": os.environ.get("PATH", os.defpath)}
+
+
 def _run_util(args: list[str], conf_path: Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env["SOFTHSM2_CONF"] = str(conf_path)
     try:
         return subprocess.run(
             [_softhsm_util(), *args],
-            env=env,
+            env=_child_env(conf_path),
             stdin=subprocess.DEVNULL,  # softhsm2-util prompts on a bad PIN; never let it wait for a terminal
             capture_output=True,
             text=True,
             timeout=_UTIL_TIMEOUT_S,
             check=False,
         )
-    # Not chained: these exceptions carry the command line, PINs included.
+    # Not chained: the exceptions carry the child's command line and output.
     except subprocess.TimeoutExpired:
         raise HsmError(
             f"softhsm2-util {args[0]} did not finish within {_UTIL_TIMEOUT_S} s (SOFTHSM2_CONF={conf_path})"
@@ -165,8 +173,11 @@ def create_softhsm_token(conf_path: Path, token_dir: Path, label: str, user_pin:
     """Write `conf_path` for a private token store at `token_dir` and initialise token `label` there."""
     conf_path = Path(conf_path).absolute()
     token_dir = _check_token_dir(Path(token_dir))
-    if not isinstance(label, str) or not label.strip() or len(label.encode("utf-8")) > TOKEN_LABEL_MAX_BYTES:
-        raise Refused(f"a token label must be 1 to {TOKEN_LABEL_MAX_BYTES} bytes of UTF-8", field="label")
+    # blank padded on the token: surrounding spaces would not survive; a control character has no place in it
+    if (not isinstance(label, str) or not label.strip() or label != label.strip() or not label.isprintable()
+            or len(label.encode("utf-8")) > TOKEN_LABEL_MAX_BYTES):
+        raise Refused(f"a token label must be 1 to {TOKEN_LABEL_MAX_BYTES} bytes of UTF-8, printable, without "
+                      "surrounding spaces", field="label")
     _check_pin(user_pin, "user PIN")
     _check_pin(so_pin, "SO PIN")
 
@@ -181,19 +192,37 @@ def create_softhsm_token(conf_path: Path, token_dir: Path, label: str, user_pin:
             token_dir=str(token_dir),
         ) from exc
 
-    if label in softhsm_token_labels(conf_path):
+    result = _init_token(find_softhsm_module(), label, conf_path, user_pin, so_pin)
+    if result.returncode == _TOKEN_INIT_REFUSED:  # it looks at every token's label first
         raise Refused(
             f"a SoftHSM token labelled '{label}' already exists in {token_dir}", field="label", label=label
         )
-    # softhsm2-util takes PINs only as arguments or from a terminal; the child is short-lived.
-    result = _run_util(
-        ["--init-token", "--free", "--label", label, "--pin", user_pin, "--so-pin", so_pin], conf_path
-    )
     if result.returncode != 0:
-        detail = _scrub(result.stderr or result.stdout, user_pin, so_pin) or "no message"
+        escaped = [json.dumps(pin)[1:-1] for pin in (user_pin, so_pin)]  # as they travelled on stdin
+        lines = _scrub(result.stderr or result.stdout, user_pin, so_pin, *escaped).splitlines()
         raise HsmError(
-            f"softhsm2-util could not initialise token '{label}' in {token_dir} "
-            f"(exit {result.returncode}): {detail}",
+            f"SoftHSM could not initialise token '{label}' in {token_dir} "
+            f"(exit {result.returncode}): {lines[-1].strip() if lines else 'no message'}",
             label=label,
             softhsm2_conf=str(conf_path),
         )
+
+
+def _token_init_argv() -> list[str]:
+    """How the token initialiser is started: this Python, isolated mode (no PYTHON* variable, no user site)."""
+    return [sys.executable, "-I", str(Path(__file__).with_name("token_init.py"))]
+
+
+def _init_token(module: str, label: str, conf_path: Path, user_pin: str,
+                so_pin: str) -> subprocess.CompletedProcess[str]:
+    """Run the token initialiser: module and label as arguments, the PINs on its stdin only."""
+    pins = json.dumps({"so_pin": so_pin, "user_pin": user_pin})
+    try:
+        return subprocess.run([*_token_init_argv(), module, label], input=pins, env=_child_env(conf_path),
+                              capture_output=True, text=True, timeout=_UTIL_TIMEOUT_S, check=False)
+    # Not chained: the exceptions carry what the child was given and said.
+    except subprocess.TimeoutExpired:
+        raise HsmError(f"initialising token '{label}' did not finish within {_UTIL_TIMEOUT_S} s "
+                       f"(SOFTHSM2_CONF={conf_path})") from None
+    except OSError as exc:
+        raise HsmError(f"cannot start the token initialiser: {exc.strerror}") from None

@@ -8,6 +8,7 @@ from .model import (
     REVOCATION_REASON_CODES,
     CaProfile,
     EndEntityProfile,
+    NameLimits,
     Policy,
 )
 
@@ -18,6 +19,7 @@ __all__ = [
     "REVOCATION_REASON_CODES",
     "CaProfile",
     "EndEntityProfile",
+    "NameLimits",
     "Policy",
     "load_policy",
 ]

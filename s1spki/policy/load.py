@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from s1spki.values.datafile import DataFolder, one_of, tree_hash
 
-from .model import END_ENTITY_KEY_USAGES, CaProfile, EndEntityProfile, Policy
+from .model import END_ENTITY_KEY_USAGES, CaProfile, EndEntityProfile, NameLimits, Policy
 from .schema import PROFILE_FILES, EndEntityProfileFile, PolicyFile, RolesFile
 
 
@@ -44,6 +44,8 @@ def load_policy(directory: Path) -> Policy:
         revocation_reasons=tuple(main.revocation.reasons),
         end_of_subscription_reason=main.revocation.end_of_subscription_reason,
         max_request_bytes=main.intake.max_request_bytes,
+        names=NameLimits(main.names.organisation, main.names.officer, main.names.common_name, main.names.operator,
+                         main.names.evidence),
         roles=MappingProxyType(dict(roles.roles)),
         root_role=roles.ca_roles.root,
         issuing_role=roles.ca_roles.issuing,

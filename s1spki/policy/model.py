@@ -55,6 +55,17 @@ class EndEntityProfile:
 
 
 @dataclass(frozen=True)
+class NameLimits:
+    """policy.toml [names]: the longest name of each kind, in characters."""
+
+    organisation: int
+    officer: int  # SROs and AROs
+    common_name: int  # the CN of a certificate (RFC 5280 ub-common-name at most)
+    operator: int
+    evidence: int  # evidence references recorded with officers' checks
+
+
+@dataclass(frozen=True)
 class Policy:
     """Everything the CA takes from policy/, with the hash of the files it was read from."""
 
@@ -72,6 +83,7 @@ class Policy:
     revocation_reasons: tuple[str, ...]  # names of REVOCATION_REASON_CODES
     end_of_subscription_reason: str  # given to every certificate revoked when a subscription ends
     max_request_bytes: int
+    names: NameLimits
     roles: Mapping[str, int]
     root_role: str
     issuing_role: str

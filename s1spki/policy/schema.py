@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 
 from s1spki.values.datafile import choice, dotted_oid, exactly, list_of, one_of, refusal, unique
+from s1spki.values.names import UB_COMMON_NAME, common_name_problems
 from s1spki.values.strict_model import StrictTable
 
 from .model import CA_KEY_USAGES, END_ENTITY_KEY_USAGES, EXTENSION_OIDS, REVOCATION_REASON_CODES
@@ -108,6 +109,18 @@ class Intake(StrictTable):
     max_request_bytes: Annotated[int, Field(ge=256, le=1_048_576)]
 
 
+class Names(StrictTable):
+    """The longest name of each kind, in characters (Unicode code points)."""
+
+    # ceilings: a name stays one line of a table or an audit record; an operator's name is also a file name of
+    # the credential folder; a CN is bounded by RFC 5280 appendix A.1 (ub-common-name)
+    organisation: Annotated[int, Field(ge=1, le=256)]
+    officer: Annotated[int, Field(ge=1, le=256)]
+    common_name: Annotated[int, Field(ge=1, le=UB_COMMON_NAME)]
+    operator: Annotated[int, Field(ge=1, le=64)]
+    evidence: Annotated[int, Field(ge=1, le=1024)]
+
+
 class PolicyFile(StrictTable):
     """policy.toml."""
 
@@ -120,6 +133,7 @@ class PolicyFile(StrictTable):
     arl: Arl
     revocation: Revocation
     intake: Intake
+    names: Names
 
     @field_validator("environment")
     @classmethod
@@ -180,6 +194,15 @@ class _CaProfileFile(StrictTable):
     subject_string_type: Literal["printable", "utf8"]
     extensions: Extensions
     default_name: str
+
+    @field_validator("default_name")
+    @classmethod
+    def _common_name(cls, value: str) -> str:
+        # the CA's CN: the CN character profile every signed name keeps (RFC 5280 ub-common-name, RFC 4514)
+        problems = common_name_problems(value, UB_COMMON_NAME)
+        if problems:
+            raise ValueError(problems[0])
+        return value
 
     @field_validator("key_usage")
     @classmethod

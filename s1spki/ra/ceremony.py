@@ -26,6 +26,7 @@ from s1spki.ra.issue import reserve_serial
 from s1spki.store import CaRecord, Duplicate
 from s1spki.values.canonical import canonical_json
 from s1spki.values.clock import iso
+from s1spki.values.names import common_name
 
 
 def slug(name: str) -> str:
@@ -49,6 +50,7 @@ def run_ceremony(cmd: Command, kind: str, ca_name_text: str | None,
     operation = f"ceremony.{kind}"
     event = cmd.event(operation, "ca", name)
     with cmd.refusals_recorded(event):
+        common_name(name, cmd.policy.names.common_name, "--name")
         hsm = cmd.runtime.hsm()
         token = hsm.token_info()
         started = iso(cmd.clock.now())

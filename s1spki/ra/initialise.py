@@ -28,6 +28,7 @@ from s1spki.runtime import Runtime, record_key_label
 from s1spki.store import Store
 from s1spki.values.clock import Clock, iso
 from s1spki.values.keys import key_sha256
+from s1spki.values.names import operator_name
 
 DEFAULT_PIN_FILE = "secrets/hsm-user.pin"
 
@@ -54,11 +55,13 @@ def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
         if (home / leftover).exists():
             raise Refused(f"{home / leftover} already exists: initialise into an empty folder")
     names = [p[0] for p in options.people]
-    if len(set(names)) != len(names):
-        raise UsageError("each bootstrap operator needs a different name")
+    if len({n.casefold() for n in names}) != len(names):
+        raise UsageError("each bootstrap operator needs a different name (ignoring case)")
     _refuse_shared_keys(options.people)
     # Read and validate what is shipped (or given) before anything is created.
     policy = load_policy(options.policy_dir or data_dir("policy"))
+    for name in names:
+        operator_name(name, policy.names.operator)
     rapp = load_rapp(options.rapp_dir or data_dir("rapp"))
     if not options.softhsm and not options.module:
         raise UsageError("give --softhsm for a private SoftHSM token, or --module for a real HSM")

@@ -9,14 +9,14 @@ from s1spki.ra.revocation import record_revocation
 from s1spki.ra.subscriber_officers import organisation
 from s1spki.store import Duplicate, OrgRecord
 from s1spki.values.eui64 import normalise_eui64
+from s1spki.values.names import organisation_name
 
 
 def register_organisation(cmd: Command, name: str, eui64s: list[str], roles: list[str]) -> OrgRecord:
     entity_ids = [normalise_eui64(e) for e in eui64s]
     event = cmd.event("org.register", "organisation", name, eui64s=entity_ids, roles=roles)
     with cmd.refusals_recorded(event):
-        if not name.strip() or len(name) > 128:
-            raise UsageError("an organisation name must have 1 to 128 characters")
+        organisation_name(name, cmd.policy.names.organisation)
         if not entity_ids or not roles:
             raise UsageError("register an organisation with at least one --eui64 and one --role")
         if len(set(entity_ids)) != len(entity_ids):

@@ -8,15 +8,13 @@ import hashlib
 from typing import Any
 
 from s1spki.command import Command
-from s1spki.errors import UsageError
 from s1spki.issuance.approvals import count_approvals, request_digest
 from s1spki.issuance.intake import parse_request
 from s1spki.issuance.registration import RequestSubject, check_request, refuse_known_key
 from s1spki.store import RequestRecord
+from s1spki.values import names
 from s1spki.values.canonical import canonical_json
 from s1spki.values.eui64 import normalise_eui64
-
-MAX_COMMON_NAME = 64  # RFC 5280 ub-common-name
 
 
 def request_rule(cmd: Command) -> dict[str, Any]:
@@ -33,8 +31,8 @@ def submit_request(cmd: Command, org: str, role: str, key_usage: str, eui64: str
                       role=role, key_usage=key_usage, eui64=entity, common_name=common_name,
                       request_sha256=hashlib.sha256(csr).hexdigest())
     with cmd.refusals_recorded(event):
-        if common_name is not None and not 0 < len(common_name) <= MAX_COMMON_NAME:
-            raise UsageError(f"--cn must have 1 to {MAX_COMMON_NAME} characters")
+        if common_name is not None:
+            names.common_name(common_name, cmd.policy.names.common_name)
         # who is asking is settled before anything about the request is judged
         obj = {"organisation": org, "aro": aro, "role": role, "key_usage": key_usage, "eui64": entity,
                "common_name": common_name, "request_sha256": hashlib.sha256(csr).hexdigest()}

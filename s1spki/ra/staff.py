@@ -9,6 +9,7 @@ from s1spki.command import Command
 from s1spki.errors import AuthError, NotFound, PolicyRefused
 from s1spki.store import ChangeTx, Duplicate, OperatorRecord
 from s1spki.values.keys import key_sha256
+from s1spki.values.names import operator_name
 
 
 def public_key_pem(public_key: ec.EllipticCurvePublicKey) -> str:
@@ -30,8 +31,7 @@ def add_operator(cmd: Command, name: str, roles: tuple[str, ...],
     event = cmd.event("operator.add", "operator", name, roles=list(roles),
                       public_key_pem=public_key_pem(public_key))
     with cmd.refusals_recorded(event):
-        if not name or len(name) > 64 or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-            raise PolicyRefused(f"operator name {name!r} must be 1 to 64 letters, digits, '.', '-' or '_'")
+        operator_name(name, cmd.policy.names.operator)
         if not roles:
             raise PolicyRefused("give the operator at least one --role")
         for role in roles:
@@ -41,6 +41,9 @@ def add_operator(cmd: Command, name: str, roles: tuple[str, ...],
             raise PolicyRefused(f"one person may not hold both {pair[0]} and {pair[1]} (rapp/roles.toml separation)")
         key_hash = key_sha256(public_key)
         for existing in cmd.reader.operators():
+            if existing.name != name and existing.name.casefold() == name.casefold():
+                raise PolicyRefused(f"operator name {name!r} differs from operator {existing.name!r} only in case: "
+                                    "choose a name of its own")
             if existing.key_sha256 == key_hash:
                 raise PolicyRefused(f"this public key is already registered to operator {existing.name!r}: "
                                     "every operator has a key of their own")

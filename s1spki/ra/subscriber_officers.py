@@ -11,10 +11,10 @@ from __future__ import annotations
 from s1spki.command import Command
 from s1spki.errors import NotFound, PolicyRefused, UsageError
 from s1spki.store import Duplicate, OfficerRecord, OrgRecord
+from s1spki.values.names import evidence_reference, officer_name
 
 # What an RA officer records to make a nominated ARO active (spec 6: identity and BS 7858 screening).
 ARO_CHECKS = ("identity", "screening")
-MAX_EVIDENCE = 256
 
 
 def organisation(cmd: Command, name: str, must_be_active: bool = True) -> OrgRecord:
@@ -27,11 +27,8 @@ def organisation(cmd: Command, name: str, must_be_active: bool = True) -> OrgRec
     return org
 
 
-def _evidence(reference: str, what: str) -> str:
-    reference = reference.strip()
-    if not reference or len(reference) > MAX_EVIDENCE or "\n" in reference:
-        raise UsageError(f"the {what} evidence reference must be one line of 1 to {MAX_EVIDENCE} characters")
-    return reference
+def _evidence(cmd: Command, reference: str, what: str) -> str:
+    return evidence_reference(reference, cmd.policy.names.evidence, what)
 
 
 def _officer(cmd: Command, org: str, kind: str, name: str) -> OfficerRecord:
@@ -46,8 +43,9 @@ def add_sro(cmd: Command, org_name: str, name: str, identity_evidence: str,
             authority_evidence: str) -> OfficerRecord:
     event = cmd.event("org.sro.add", "officer", f"{org_name}/sro/{name}")
     with cmd.refusals_recorded(event):
-        identity = _evidence(identity_evidence, "identity")
-        authority = _evidence(authority_evidence, "authority")
+        officer_name(name, cmd.policy.names.officer, "SRO")
+        identity = _evidence(cmd, identity_evidence, "identity")
+        authority = _evidence(cmd, authority_evidence, "authority")
         org = organisation(cmd, org_name)
         auth = cmd.authorise("org.sro.add", {"organisation": org_name, "sro": name, "identity_evidence": identity,
                                              "authority_evidence": authority})
@@ -68,7 +66,8 @@ def add_aro(cmd: Command, org_name: str, name: str, nominated_by: str,
     event = cmd.event("org.aro.add", "officer", f"{org_name}/aro/{name}",
                       nominated_by=nominated_by)
     with cmd.refusals_recorded(event):
-        evidence = _evidence(nomination_evidence, "nomination")
+        officer_name(name, cmd.policy.names.officer, "ARO")
+        evidence = _evidence(cmd, nomination_evidence, "nomination")
         org = organisation(cmd, org_name)
         sro = cmd.reader.officer(org_name, "sro", nominated_by)
         if sro is not None:
@@ -94,7 +93,7 @@ def verify_aro(cmd: Command, org_name: str, name: str, check: str, evidence_ref:
     with cmd.refusals_recorded(event):
         if check not in ARO_CHECKS:
             raise UsageError(f"--check must be one of {', '.join(ARO_CHECKS)}, not {check!r}")
-        evidence = _evidence(evidence_ref, check)
+        evidence = _evidence(cmd, evidence_ref, check)
         organisation(cmd, org_name)
         aro = _officer(cmd, org_name, "aro", name)
         if aro.status == "withdrawn":

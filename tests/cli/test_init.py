@@ -4,18 +4,23 @@ group's `--help` works without a home."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
 import stat
 import subprocess
+import sys
+import threading
 import tomllib
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, CaHome, run_s1spki
+from s1spki.hsm import find_softhsm_module
+from tests.conftest import REPO, CaHome, run_s1spki, s1spki_argv
 
 
 def _files(home: Path) -> dict[str, str]:
@@ -83,6 +88,83 @@ def test_init_makes_a_home_with_its_own_token_and_the_rapp_bootstrap_roles(ca_te
         assert secret not in (home / "s1spki.toml").read_text()
         assert secret not in created.stdout + created.stderr
         assert secret.encode() not in (home / "s1spki.db").read_bytes()  # nor in the init audit record
+
+
+class ProcessWatch:
+    """Reads the command line and environment of every process on the machine, over and over, until stopped."""
+
+    def __init__(self) -> None:
+        self.seen: set[bytes] = set()
+        self.sweeps = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for entry in os.scandir("/proc"):
+                if entry.name.isdigit():
+                    for part in ("cmdline", "environ"):
+                        with contextlib.suppress(OSError):  # gone already, or another user's environment
+                            self.seen.add(Path(entry.path, part).read_bytes())
+            self.sweeps += 1
+
+    def __enter__(self) -> ProcessWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# Logs in to the new token as SO and as user with the PINs read from stdin (run in a child: PyKCS11 must not
+# share this process with python-pkcs11).
+_BOTH_PINS_LOG_IN = """
+import json, sys, PyKCS11
+pins = json.loads(sys.stdin.read())
+lib = PyKCS11.PyKCS11Lib()
+lib.load(sys.argv[1])
+[slot] = [s for s in lib.getSlotList(True) if lib.getTokenInfo(s).label.rstrip() == sys.argv[2]]
+for pin, user in ((pins["so"], PyKCS11.CKU_SO), (pins["user"], PyKCS11.CKU_USER)):
+    session = lib.openSession(slot, PyKCS11.CKF_SERIAL_SESSION | PyKCS11.CKF_RW_SESSION)  # SO needs read-write
+    session.login(pin, user)
+    session.logout()
+    session.closeSession()
+print("both PINs log in")
+"""
+
+
+def test_init_never_puts_a_pin_on_a_command_line_or_in_an_environment(ca_template: Path, tmp_path: Path) -> None:
+    # Any local user can read every process's command line (`ps`, /proc/PID/cmdline): the PINs of the new
+    # token must appear in no process that init starts. strace sees every exec, however short-lived;
+    # the /proc watch sees what any other user could.
+    strace = shutil.which("strace")
+    assert strace, "strace is not installed: scripts/setup installs it for this test"
+    home, trace = tmp_path / "new-home", tmp_path / "execve.trace"
+    keys = ca_template / "credentials"
+    argv = s1spki_argv(home, "init", "--softhsm", "--custodian", f"alice={keys / 'alice.pub.pem'}",
+                       "--custodian", f"bob={keys / 'bob.pub.pem'}", "--ra-manager", f"carol={keys / 'carol.pub.pem'}")
+
+    with ProcessWatch() as watch:
+        init = subprocess.run([strace, "-f", "-qq", "-v", "-s", "65536", "-e", "trace=execve", "-o", str(trace),
+                               *argv], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+
+    assert init.returncode == 0, f"exit {init.returncode}\n{init.stdout}\n{init.stderr}"
+    pins = {"user": (home / "secrets" / "hsm-user.pin").read_text().strip(),
+            "so": (home / "secrets" / "hsm-so.pin").read_text().strip()}
+    execs = [line for line in trace.read_text().splitlines() if "execve(" in line]
+    assert len(execs) >= 2, f"strace saw no child process of init: {execs}"  # so it did look at the children
+    assert watch.sweeps >= 2
+    for which, pin in pins.items():
+        assert len(pin) >= 16
+        assert not [line for line in execs if pin in line], f"the {which} PIN is on a traced command line"
+        assert not [blob for blob in watch.seen if pin.encode() in blob], f"the {which} PIN was seen in /proc"
+        assert pin not in init.stdout + init.stderr
+    # and both PINs were set: the SO PIN by C_InitToken, the user PIN by C_InitPIN
+    check = subprocess.run([sys.executable, "-c", _BOTH_PINS_LOG_IN, find_softhsm_module(), "s1spki"],
+                           input=json.dumps(pins), capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "SOFTHSM2_CONF": str(home / "softhsm" / "softhsm2.conf")})
+    assert check.returncode == 0 and "both PINs log in" in check.stdout, check.stdout + check.stderr
 
 
 GROUPS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import tomllib
 from pathlib import Path
 
@@ -60,13 +61,11 @@ def test_create_token_refuses_pins_softhsm_would_prompt_for(
 
 
 def test_util_failure_message_has_no_pin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A stand-in softhsm2-util that fails and echoes its arguments, PINs included, to stderr.
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "softhsm2-util"
-    fake.write_text('#!/bin/sh\n[ "$1" = --show-slots ] && exit 0\necho "ERROR: rejected $*" >&2\nexit 1\n')
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    # A stand-in token initialiser that fails and echoes what it was given, PINs included, to stderr.
+    fake = tmp_path / "fake_token_init.py"
+    fake.write_text("import sys\nsys.stderr.write('ERROR: rejected ' + ' '.join(sys.argv[1:]) + ' '"
+                    " + sys.stdin.read() + '\\n')\nsys.exit(1)\n")
+    monkeypatch.setattr(softhsm_module_, "_token_init_argv", lambda: [sys.executable, str(fake)])
     with pytest.raises(HsmError) as info:
         create_softhsm_token(tmp_path / "c.conf", tmp_path / "tokens", "ca", USER_PIN, SO_PIN)
     message = str(info.value)
