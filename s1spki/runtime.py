@@ -121,6 +121,11 @@ class Runtime:
         self._refuse_unadopted("rapp", self.config.rapp_dir, rapp.hash)
         return rapp
 
+    def policy_as_written(self) -> Policy:
+        """policy/ as its files now are, adopted or not: for commands that change nothing (making a credential,
+        linting a file), which must not need the HSM to read it."""
+        return load_policy(self.config.policy_dir)
+
     @cached_property
     def adoption(self) -> Adoption:
         """The latest adoption of policy/ and rapp/ the trail holds, its authenticator checked with the HSM."""

@@ -65,7 +65,7 @@ def _context(cli: CliContext, issuer_der: bytes | None, verify: bool) -> LintCon
 
     if (cli.home / "s1spki.toml").is_file():
         try:
-            base = lint_context(cli.runtime.policy, None)
+            base = lint_context(cli.runtime.policy_as_written(), None)
         except S1spkiError:
             base = LintContext()
     else:

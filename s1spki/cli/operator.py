@@ -56,7 +56,7 @@ def _name_limits(cli: CliContext) -> NameLimits:
     from s1spki.home.config import CONFIG_NAME
 
     if (cli.home / CONFIG_NAME).is_file():
-        return cli.runtime.policy.names
+        return cli.runtime.policy_as_written().names
     from s1spki.home.shipped import data_dir
     from s1spki.policy import load_policy
 

@@ -101,7 +101,8 @@ def test_a_token_credential_keeps_its_softhsm_config_in_the_folder(ca: CaHome) -
     descriptor = credentials / "gina.credential.toml"
     assert 'softhsm_conf = "gina.softhsm2.conf"' in descriptor.read_text()
     assert (credentials / "gina.softhsm2.conf").read_text() == conf.read_text()
-    ca.ok("operator", "add", "gina", "--role", "ra_officer", "--public-key", made["public_key_file"], "--as", "carol")
+    ca.ok("operator", "add", "gina", "--role", "ra_officer", "--public-key", made["public_key_file"], "--as", "carol",
+          "--as", "alice")
     request = ca.submit(ca.csr()).json()["id"]
     _edit(descriptor, "softhsm_conf", str(conf))  # the same config, but outside the folder
     before, audit_before = ca.snapshot(), len(ca.audit())

@@ -70,6 +70,7 @@ def test_the_organisation_limit_is_the_policy_in_force_and_good_names_pass(ca: C
     text, count = re.subn(r"(?m)^organisation = \d+$", "organisation = 16", policy.read_text())
     assert count == 1
     policy.write_text(text)
+    ca.ok("policy", "adopt", "--as", "alice", "--as", "bob")  # a reviewed change of policy, adopted
     before, audit_before = ca.snapshot(), len(ca.audit())
 
     too_long = ca.run(*register("Zoë Énergie S.A.R"))  # 17 characters
