@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import logging.handlers
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
@@ -139,6 +141,32 @@ def append_checkpoint_line(path: Path, checkpoint: Checkpoint) -> None:
         raise Unavailable(f"cannot append to the checkpoint file {path}: {exc.strerror}") from None
 
 
+def send_to_syslog(sink: str, checkpoint: Checkpoint) -> None:
+    """Send one checkpoint line to a syslog collector: syslog://HOST:PORT (UDP) or syslog:/PATH (a local socket)."""
+    address: str | tuple[str, int]
+    if sink.startswith("syslog://"):
+        host, _, port = sink[len("syslog://"):].rpartition(":")
+        address = (host, int(port)) if port.isdigit() else (sink[len("syslog://"):], 514)
+    else:
+        address = sink[len("syslog:"):]
+    try:
+        handler = _SinkHandler(address=address, facility=logging.handlers.SysLogHandler.LOG_AUTH)
+    except OSError as exc:
+        raise Unavailable(f"cannot reach the checkpoint sink {sink}: {exc.strerror}") from None
+    try:
+        handler.emit(logging.LogRecord("s1spki.checkpoint", logging.WARNING, __file__, 0, "s1spki checkpoint %s",
+                                       (checkpoint.line(),), None))
+    finally:
+        handler.close()
+
+
+class _SinkHandler(logging.handlers.SysLogHandler):
+    """A syslog handler whose failure to send is an error of the checkpoint, not a message on stderr."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        raise Unavailable("cannot send the checkpoint to its syslog sink")
+
+
 def checkpoint_rows(rows: list[dict[str, Any]]) -> Iterator[Checkpoint]:
     """Checkpoints as stored in the database (a row that is not one is skipped: verify finds the gap)."""
     for row in rows:
@@ -171,6 +199,10 @@ class CheckpointStore(Protocol):
 class CheckpointSettings(Protocol):
     checkpoint_every: int
     checkpoints_file: Path
+    syslog_sinks: tuple[str, ...]
+
+    @property
+    def files(self) -> tuple[Path, ...]: ...
 
 
 # Problems with records first..last, given the hash of the record before `first` (audit.vouch).
@@ -279,7 +311,10 @@ class Checkpointer:
         made = Checkpoint.sign(self._key, head_seq, head_hash, iso(self._clock.now()), self._home_id(),
                                signer.fingerprint)
         if store.add_checkpoint(made.as_dict()):
-            append_checkpoint_line(self._settings.checkpoints_file, made)
+            for path in self._settings.files:
+                append_checkpoint_line(path, made)
+            for sink in self._settings.syslog_sinks:
+                send_to_syslog(sink, made)
         self._last_seq = head_seq
         return made
 

@@ -99,17 +99,19 @@ def _home_copy(cmd: Command, trusted: list[x509.Certificate]) -> list[Problem]:
 
 
 def _sinks(db: list[Checkpoint], files: dict[str, list[Checkpoint]]) -> list[Problem]:
-    """Every checkpoint the database holds is in every file sink, and every one a sink holds is in the database
-    unless the database was put back from an older copy (then the chain check names it)."""
+    """Every checkpoint the database holds is in every file sink (a sink added later: from its first checkpoint
+    on), and every one a sink holds is in the database unless the database was put back from an older copy
+    (then the chain check names it). The first file is the checkpoint file, kept from the start."""
     problems: list[Problem] = []
     in_db = {(c.seq, c.hash, c.signature) for c in db}
-    for name, held in files.items():
+    for position, (name, held) in enumerate(files.items()):
         here = {(c.seq, c.hash, c.signature) for c in held}
         if db and not held:
             problems.append(Problem(None, CHECKPOINTS_MISSING, f"{name} is missing or empty while the database "
                                     f"holds {len(db)} checkpoints: restore it from its copy"))
             continue
-        lacking = sorted(seq for seq, _h, _s in in_db - here)
+        since = min(c.seq for c in held) if position else 0
+        lacking = sorted(seq for seq, _h, _s in in_db - here if seq >= since)
         if lacking:
             problems.append(Problem(lacking[0], CHECKPOINTS_MISSING, f"{name} lacks {len(lacking)} checkpoint(s) the "
                                     f"database holds (first: record {lacking[0]}): it was cut or replaced"))
@@ -148,21 +150,21 @@ def verify_live(cmd: Command, pinned: list[x509.Certificate] | None = None,
     recorded, cert_problems = trail_certificates(cmd)
     trusted = pinned or recorded
     problems += cert_problems + _home_copy(cmd, trusted)
-    path = runtime.config.audit.checkpoints_file
-    # The file first: a checkpoint in it always names a record already committed, so a snapshot taken
-    # after reading it holds every record the file names (commands may run meanwhile).
-    from_file = read_checkpoint_file(path)
-    problems += [Problem(None, BAD_CHECKPOINT, f"line {n} of {path} is not a signed checkpoint")
-                 for n in from_file.unreadable]
+    # The files first: a checkpoint in them always names a record already committed, so a snapshot taken
+    # after reading them holds every record they name (commands may run meanwhile).
+    in_files = {path: read_checkpoint_file(path) for path in runtime.config.audit.files}
+    for path, read in in_files.items():
+        problems += [Problem(None, BAD_CHECKPOINT, f"line {n} of {path} is not a signed checkpoint")
+                     for n in read.unreadable]
     home_id = cmd.home_id  # read before the snapshot: the snapshot's transaction holds SQLite's write lock
     with cmd.reader.audit_snapshot() as snapshot:
         in_db = list(checkpoint_rows(snapshot.checkpoints()))
-        checkpoints = [*from_file.checkpoints, *in_db]
+        checkpoints = [*(c for read in in_files.values() for c in read.checkpoints), *in_db]
         common: dict[str, Any] = {"trusted": public_keys(trusted), "home_id": home_id, "checkpoints": checkpoints,
                                   "end": snapshot.head(), "end_name": "the chain head row", "extra_problems": [],
                                   "warnings": []}
         verdict = _chain(snapshot, common)
-    problems += _sinks(in_db, {str(path): list(from_file.checkpoints)})
+    problems += _sinks(in_db, {str(path): list(read.checkpoints) for path, read in in_files.items()})
     hashes = {seq: digest for seq, digest in ((s, cmd.reader.audit_hash_of(s)) for s, _ in pinned_checkpoints)}
     for seq, digest in pinned_checkpoints:
         if hashes.get(seq) != digest:

@@ -31,8 +31,21 @@ class Operators:
 
     @property
     def label(self) -> str:
-        """How the audit record names them before they are authorised: `alice+bob`."""
-        return "+".join(self.names)
+        """How the audit record names them before they are authorised: `alice+bob`. What was typed is recorded
+        escaped and cut short (a refused `--as` may hold anything), to the audit record's actor column."""
+        label = "+".join(_recordable(name) for name in self.names)
+        return label if len(label) <= MAX_NAME else label[:MAX_NAME - 3] + "..."
+
+
+MAX_NAME = 64  # store/schema.py audit.actor
+
+
+def _recordable(name: str) -> str:
+    """A name as the audit record keeps it: printable ASCII as typed, anything else escaped."""
+    if name.isascii() and name.isprintable() and "+" not in name:
+        return name
+    escaped = name.encode("unicode_escape").decode("ascii").replace("+", "\\x2b")
+    return escaped
 
 
 class Command:

@@ -30,6 +30,15 @@ class AuditConfig:
 
     checkpoint_every: int = 1000  # records; a checkpoint is also signed at the end of every command
     checkpoints_file: Path = Path("audit/checkpoints.jsonl")
+    # further sinks that receive every checkpoint: files (best on other, append-only storage) and syslog
+    # collectors ("syslog://HOST:PORT" over UDP, or "syslog:/dev/log")
+    sink_files: tuple[Path, ...] = ()
+    syslog_sinks: tuple[str, ...] = ()
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Every file that receives the checkpoints: the checkpoint file, then the further file sinks."""
+        return (self.checkpoints_file, *self.sink_files)
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,9 @@ def load_config(home: Path) -> Config:
         database_url=_database_url(home, doc.database.url, doc.database.url_env),
         hsm=HsmConfig(hsm.module, hsm.token_label, pin, _under(home, hsm.softhsm_conf) if hsm.softhsm_conf else None),
         credential_dirs=tuple(_under(home, d) for d in doc.credentials.dirs),
-        audit=AuditConfig(doc.audit.checkpoint_every, _under(home, doc.audit.checkpoints_file)),
+        audit=AuditConfig(doc.audit.checkpoint_every, _under(home, doc.audit.checkpoints_file),
+                          tuple(_under(home, s) for s in doc.audit.sinks if not s.startswith("syslog:")),
+                          tuple(s for s in doc.audit.sinks if s.startswith("syslog:"))),
     )
 
 
@@ -107,7 +118,8 @@ _CONFIG_HEADER = """\
 #   [credentials]  dirs: folders holding operators' <name>.credential.toml files (`s1spki operator keygen`)
 #   [audit]        checkpoint_every: the chain head is signed by the audit key at the end of every command and
 #                  at least this often; checkpoints_file: signed checkpoints are also appended here, outside
-#                  the database (best on other, append-only storage)
+#                  the database (best on other, append-only storage); sinks: more places that receive every
+#                  checkpoint: file paths, "syslog://HOST:PORT" (UDP) or "syslog:/dev/log"
 
 """
 

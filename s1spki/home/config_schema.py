@@ -50,6 +50,15 @@ class CredentialsTable(StrictTable):
 class AuditTable(StrictTable):
     checkpoint_every: int = Field(DEFAULT_CHECKPOINT_EVERY, ge=1)
     checkpoints_file: str = DEFAULT_CHECKPOINTS_FILE
+    sinks: Annotated[list[str], BeforeValidator(list_of("strings"))] = []
+
+    @model_validator(mode="after")
+    def _sinks_are_places(self) -> Self:
+        bad = [s for s in self.sinks if s.startswith("syslog:") and not (s.startswith("syslog://") or
+                                                                         s.startswith("syslog:/"))]
+        if bad:
+            raise refusal([(("sinks",), f"a syslog sink is syslog://HOST:PORT or syslog:/PATH, not {bad[0]!r}")])
+        return self
 
 
 class ConfigFile(StrictTable):

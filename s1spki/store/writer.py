@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy.engine import Connection, Engine
 
 from s1spki.audit.record import GENESIS_HASH, AuditEvent, chain_hash, hashed_fields
-from s1spki.errors import Refused, StoreError
+from s1spki.errors import IntegrityRefused, Refused, StoreError
 from s1spki.store import migrations, sealing
 from s1spki.store import schema as t
 from s1spki.store.engine import make_engine, translated_errors, write_transaction
@@ -370,6 +370,12 @@ class Store:
         if revision != migrations.HEAD:
             raise StoreError(f"the store's schema is at revision {revision}; this s1spki needs {migrations.HEAD}: "
                              "run `s1spki db upgrade` (after a backup)")
+        with translated_errors("opening the database"), engine.connect() as conn:
+            missing = migrations.missing_guards(conn)
+        if missing:
+            raise IntegrityRefused(f"the store's append-only triggers {', '.join(missing)} are missing or disabled: "
+                                   "it was changed outside s1spki; run `s1spki audit verify` on a copy restored from "
+                                   "a backup")
         return cls(engine, clock, authenticator)
 
     def meta(self, key: str) -> str | None:

@@ -298,6 +298,27 @@ CASES: dict[str, Case] = {
         lambda pki: pki.ee.build(),
         lambda pki: LintContext(role_codes=frozenset({1, 3})),
     ),
+    # the linter's own facts, whatever the policy in force says (policy 3, 4; RFC 4514)
+    "ee-ou-root-role-even-if-policy-allows": Case(
+        "gbcs.subject_ee_not_a_ca_role",
+        ee_with(lambda s: s.replace(subject=rdns(ou("00"), uid()))),
+        lambda pki: LintContext(role_codes=frozenset({0, 2})),
+    ),
+    "ee-ou-issuing-role": Case(
+        "gbcs.subject_ee_not_a_ca_role", ee_with(lambda s: s.replace(subject=rdns(ou("07"), uid())))
+    ),
+    "ee-cn-rfc4514-specials": Case(
+        "gbcs.subject_common_name_profile",
+        ee_with(lambda s: s.replace(subject=rdns(cn("CN=admin,OU=07"), ou(), uid()))),
+    ),
+    "ee-cn-bidi-override": Case(
+        "gbcs.subject_common_name_profile",
+        ee_with(lambda s: s.replace(subject=rdns(cn("SUPPLIER\u202eTXT"), ou(), uid()))),
+    ),
+    "ee-cn-newline": Case(
+        "gbcs.subject_common_name_profile",
+        ee_with(lambda s: s.replace(subject=rdns(cn("SUPPLIER\nOU=07"), ou(), uid()))),
+    ),
     "ee-eui64-7-octets": Case(
         "gbcs.subject_ee_eui64", ee_with(lambda s: s.replace(subject=rdns(ou(), uid(EUI64[:7]))))
     ),

@@ -54,11 +54,7 @@ def _as_first_release(ca: CaHome) -> None:
     for column in ("claimed_by", "claimed_at"):
         conn.execute(f"alter table requests drop column {column}")
     conn.execute("drop table alembic_version")
-    for table in ("audit", "audit_checkpoints", "audit_signers"):
-        for operation in ("UPDATE", "DELETE"):
-            conn.execute(f"CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table} "
-                         f"BEGIN SELECT RAISE(ABORT, '{table} rows are append-only'); END")
-    conn.close()
+    conn.close()  # the triggers are put back
     pin = (ca.home / "secrets" / "hsm-user.pin").read_text()
     env = {**os.environ, "SOFTHSM2_CONF": str(ca.home / "softhsm" / "softhsm2.conf")}
     subprocess.run([sys.executable, "-c", DESTROY_RECORD_KEY, find_softhsm_module()], input=pin, text=True, env=env,

@@ -16,10 +16,15 @@ from s1spki.lint import encoding, names, oids
 from s1spki.lint.document import CertificateDocument
 from s1spki.lint.names import Attribute
 from s1spki.lint.registry import certificate_rule
+from s1spki.values.names import common_name_problems
 
 ROLE_CODE = re.compile(r"[0-9A-F]{2}")
 EUI64_OCTETS = 8
 CITE = "S1SPKI policy 3; GBCS 12"
+# GBCS 12 RemotePartyRole codes of the CA hierarchy. Whatever policy/ says (an edited role table included), a
+# subscriber's certificate never carries them: these are the linter's own facts, not the policy's settings.
+CA_ROLE_CODES = {0x00: "root", 0x07: "issuingAuthority"}
+UB_COMMON_NAME = 64  # RFC 5280 Appendix A ub-common-name: a fact of X.509, below any policy's limit
 
 
 def _attributes(cert: CertificateDocument) -> list[Attribute]:
@@ -92,3 +97,29 @@ def subject_ee_eui64(cert: CertificateDocument) -> Iterator[str]:
             f"subject uniqueIdentifier is {value.contents.hex()}: {len(eui64)} octets with "
             f"{unused[0] if unused else 'no'} unused bits; it must be an EUI-64, 8 octets with 0 unused bits"
         )
+
+
+@certificate_rule("gbcs.subject_ee_not_a_ca_role", "S1SPKI policy 3, 4; GBCS 12")
+def subject_ee_not_a_ca_role(cert: CertificateDocument) -> Iterator[str]:
+    value = None if cert.is_ca else _value(cert, oids.ORGANIZATIONAL_UNIT)
+    text = names.describe_value(value) if value is not None else ""
+    if ROLE_CODE.fullmatch(text) and int(text, 16) in CA_ROLE_CODES:
+        yield (f"subject OU {text} is the {CA_ROLE_CODES[int(text, 16)]} role of the CA hierarchy; an end-entity "
+               "certificate never carries it")
+
+
+@certificate_rule("gbcs.subject_common_name_profile", "S1SPKI policy 3; RFC 4514; RFC 5280 ub-common-name")
+def subject_common_name_profile(cert: CertificateDocument) -> Iterator[str]:
+    """Every CN signed (end entity or CA) is one line of NFC text without controls, format characters or RFC 4514
+    specials, that survives an RFC 4514 round trip (values.names, the rule requests are checked by too)."""
+    value = _value(cert, oids.COMMON_NAME)
+    if value is None or not any(encoding.is_universal(value, tag)
+                                for tag in (encoding.UTF8_STRING, encoding.PRINTABLE_STRING)):
+        return  # another string type: gbcs.subject_ee_common_name and the CA subject rules name it
+    try:
+        text = value.contents.decode("utf-8")
+    except UnicodeDecodeError:
+        yield "subject CN is not valid UTF-8"
+        return
+    for problem in common_name_problems(text, UB_COMMON_NAME):
+        yield f"subject CN {names.describe_value(value)!r} {problem}"

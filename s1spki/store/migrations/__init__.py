@@ -51,3 +51,21 @@ def stamp(conn: Connection, revision: str) -> None:
     from alembic import command
 
     command.stamp(_config(conn), revision)
+
+
+# The database refuses to change or remove audit records, checkpoints and audit keys (the baseline revision's
+# triggers). A store whose triggers were dropped is refused: someone worked on it outside s1spki.
+SQLITE_GUARDS = frozenset({f"{table}_no_{op}" for table in ("audit", "audit_checkpoints", "audit_signers")
+                           for op in ("update", "delete")} | {"audit_head_no_delete"})
+POSTGRESQL_GUARDS = frozenset(f"{table}_append_only" for table in
+                              ("audit", "audit_checkpoints", "audit_signers", "audit_head"))
+
+
+def missing_guards(conn: Connection) -> list[str]:
+    """The append-only triggers the store lacks (or has disabled), by name."""
+    if conn.dialect.name == "sqlite":
+        present = set(conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+        return sorted(SQLITE_GUARDS - present)
+    present = set(conn.execute(sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'"))
+                  .scalars())
+    return sorted(POSTGRESQL_GUARDS - present)

@@ -15,10 +15,24 @@ PAYLOAD = ("at", "actor", "actor_role", "event", "object_type", "object_id", "ou
            "policy_hash", "rapp_hash", "details", "statements", "prev_hash", "hash")
 
 
-def open_db(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None)
+class CoveringConnection(sqlite3.Connection):
+    """The attacker's connection: the append-only triggers are dropped to tamper, and put back on close, so that
+    nothing shows the store was opened outside s1spki but what the tampering did."""
+
+    triggers: list[str]
+
+    def close(self) -> None:
+        for sql in self.triggers:
+            self.execute(sql)
+        super().close()
+
+
+def open_db(path: Path) -> CoveringConnection:
+    conn = sqlite3.connect(path, isolation_level=None, factory=CoveringConnection)
     conn.row_factory = sqlite3.Row
-    for (name,) in conn.execute("select name from sqlite_master where type = 'trigger'").fetchall():
+    conn.triggers = []
+    for name, sql in conn.execute("select name, sql from sqlite_master where type = 'trigger'").fetchall():
+        conn.triggers.append(sql)
         conn.execute(f"drop trigger {name}")
     return conn
 

@@ -111,3 +111,11 @@ def test_a_checkpoint_removed_from_the_database_or_the_file_is_named(ca: CaHome)
     (ca.home / "audit" / "checkpoints.jsonl").write_text("".join(line + "\n" for line in lines[1:]))
     cut_file = ca.run("audit", "verify")
     assert cut_file.code == 3 and "checkpoints missing" in cut_file.stderr, str(cut_file)
+
+
+def test_dropping_the_append_only_triggers_is_noticed(ca: CaHome) -> None:
+    with sqlite3.connect(ca.home / "s1spki.db") as conn:
+        conn.execute("drop trigger audit_no_update")
+    for args in (("cert", "list"), ("audit", "verify")):
+        result = ca.run(*args)
+        assert result.code == 3 and "audit_no_update" in result.stderr, str(result)

@@ -89,3 +89,12 @@ def test_a_rejected_request_put_back_is_not_issued(ca: CaHome) -> None:
         conn.execute("update requests set status = ?, mac = ?, sealed_seq = ? where id = ?", (*old, request_id))
     result = ca.run("cert", "issue", str(request_id), "--as", "carol")
     assert result.code == 3 and "older version" in result.stderr, str(result)
+
+
+def test_a_refused_as_is_recorded_escaped_and_cut_short(ca: CaHome) -> None:
+    hostile = "mallory\x1b[2J\u202e" + "x" * 500
+    result = ca.run("org", "register", "Hostile Ltd", "--eui64", "90B3D51F300AAAAA", "--role", "supplier",
+                    "--as", hostile)
+    assert result.code == 4, str(result)
+    actor = ca.audit()[-1]["actor"]
+    assert actor.startswith("mallory\\x1b[2J\\u202e") and len(actor) <= 64 and actor.isprintable(), actor
