@@ -18,6 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from s1spki.audit.chain import COLUMNS, link_hash, record_bytes
 from s1spki.audit.checkpoint import Checkpointer
 from s1spki.audit.record import GENESIS_HASH
 from s1spki.audit.registrations import REGISTERING_EVENTS, RegisteredKeys
@@ -27,7 +28,7 @@ from s1spki.audit.vouch import vouch
 from s1spki.credentials import find_credential
 from s1spki.errors import HsmError, IntegrityRefused, PolicyRefused, S1spkiError
 from s1spki.home.adoption import ADOPT_EVENT, Adoption
-from s1spki.home.config import Config, load_config
+from s1spki.home.config import Config, HsmConfig, load_config
 from s1spki.hsm import Hsm, HsmSettings, find_softhsm_module
 from s1spki.policy import Policy, load_policy
 from s1spki.rapp import Rapp, load_rapp
@@ -94,6 +95,14 @@ class RecordKey:
             return seq < self.from_seq
         return hmac.compare_digest(self.mac(record_mac_input(record_hash)), mac)
 
+    def authentic(self, row: Sequence[Any]) -> bool:
+        """Whether a stored record (audit.chain COLUMNS order, its authenticator last) is as s1spki wrote it: its
+        columns still hash to its hash, and the HSM authenticated that hash. Both: the authenticator covers the
+        hash alone, so a column edited under an untouched hash must be found by hashing again."""
+        body = record_bytes(row[:-1])
+        return (body is not None and link_hash(row[1], body) == row[2]
+                and self.confirm(int(row[0]), str(row[2]), row[-1]))
+
 
 class Runtime:
     def __init__(self, home: Path, clock: Clock | None = None, seams: Seams | None = None) -> None:
@@ -101,7 +110,7 @@ class Runtime:
         self.clock = clock or Clock()
         self.seams = seams or Seams()
         self._operator_keys: dict[str, ec.EllipticCurvePrivateKey] = {}
-        self._hsm: Hsm | None = None
+        self._hsms: dict[str, Hsm] = {}
 
     @cached_property
     def config(self) -> Config:
@@ -129,17 +138,12 @@ class Runtime:
     @cached_property
     def adoption(self) -> Adoption:
         """The latest adoption of policy/ and rapp/ the trail holds, its authenticator checked with the HSM."""
-        reader = self.store.reader
-        rows = reader.audit_rows_of_events((ADOPT_EVENT,))
-        if not rows:
+        records = self.authentic_records((ADOPT_EVENT,))
+        if not records:
             raise PolicyRefused("this home has no adopted policy/ and rapp/: adopt them with `s1spki policy adopt`")
-        seq, _event, _object, details = rows[-1]
-        record = reader.audit_rows_with_mac(seq, seq)[0]
-        if not self.record_key.confirm(seq, record[2], record[-1]):
-            raise IntegrityRefused(f"audit record {seq}, the adoption of policy/ and rapp/, is not the HSM's: it was "
-                                   "not written by s1spki; run `s1spki audit verify`")
+        seq, _object, details = records[-1]
         try:
-            return Adoption.from_details(seq, json.loads(details))
+            return Adoption.from_details(seq, details)
         except ValueError as exc:
             raise IntegrityRefused(str(exc)) from None
 
@@ -153,7 +157,7 @@ class Runtime:
 
     @cached_property
     def record_key(self) -> RecordKey:
-        return RecordKey(self.hsm)
+        return RecordKey(self.audit_hsm)
 
     @cached_property
     def store(self) -> Store:
@@ -195,19 +199,49 @@ class Runtime:
         return self.checkpointer.finish(exit_code, *self.hashes_in_force())
 
     def hsm(self) -> Hsm:
-        """The HSM token of this home, logged in on first use (one connection per runtime)."""
-        if self._hsm is None:
-            settings = self.config.hsm
+        """The token of this home's CA keys, logged in on first use (one connection per runtime)."""
+        return self._token("ca", self.config.hsm)
+
+    def audit_hsm(self) -> Hsm:
+        """The token of the audit key and the record key: a token (or slot) of its own with a PIN source apart
+        from the CA keys', so that whoever holds the CA keys' PIN cannot also sign this home's checkpoints;
+        the CA keys' token for a home made before the two were apart."""
+        return self._token("audit", self.config.audit_hsm or self.config.hsm)
+
+    def _token(self, role: str, settings: HsmConfig) -> Hsm:
+        if role not in self._hsms:
             module = find_softhsm_module() if settings.module == "softhsm" else settings.module
             pin = settings.pin.read(f"the PIN of token {settings.token_label!r}", error=HsmError)
-            self._hsm = Hsm.connect(HsmSettings(module, settings.token_label, pin, settings.softhsm_conf))
-        return self._hsm
+            self._hsms[role] = Hsm.connect(HsmSettings(module, settings.token_label, pin, settings.softhsm_conf))
+        return self._hsms[role]
+
+    @cached_property
+    def kind(self) -> str:
+        """What this home is, as its `init` record says (not a file anyone can edit): "root" (the offline root),
+        "online" (issuing CAs), or "combined" for a home made before the two were kept apart."""
+        records = self.authentic_records(("init",))
+        return str(records[0][2].get("kind", "combined")) if records else "combined"
+
+    def authentic_records(self, events: tuple[str, ...]) -> list[tuple[int, str | None, dict[str, Any]]]:
+        """(seq, object_id, details) of the successful records of `events`, oldest first, each checked against
+        its HSM authenticator: what a use case relies on from the trail (a pending ceremony, the home's kind)
+        cannot be a row someone inserted. IntegrityRefused if one is not the HSM's."""
+        reader = self.store.reader
+        found = []
+        for seq, event, _object, _details in reader.audit_rows_of_events(events):
+            rows = reader.audit_rows_with_mac(seq, seq)
+            if not rows or not self.record_key.authentic(rows[0]):
+                raise IntegrityRefused(f"audit record {seq} ({event}) is not as s1spki wrote it: refused; run "
+                                       "`s1spki audit verify`", seq=seq)
+            row = rows[0]
+            found.append((seq, row[COLUMNS.index("object_id")], json.loads(row[COLUMNS.index("details")])))
+        return found
 
     def open_audit_key(self, signer: AuditSigner) -> ec.EllipticCurvePrivateKey:
         """The audit key on the HSM; refused if it is a CA's key or does not match the audit certificate."""
         if signer.key_label in {ca.key_label for ca in self.store.reader.cas()}:
             raise PolicyRefused(f"key {signer.key_label!r} is a CA key: the audit trail is never signed with one")
-        key = self.hsm().signing_key(signer.key_label)
+        key = self.audit_hsm().signing_key(signer.key_label)
         if key.public_key() != signer.certificate().public_key():
             raise PolicyRefused(f"HSM key {signer.key_label!r} does not match the audit certificate "
                                 f"{signer.fingerprint[:16]}...: the audit key was replaced")

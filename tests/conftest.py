@@ -1,8 +1,10 @@
-"""Fixtures that drive the real `s1spki` command against a real SoftHSM token and SQLite database.
+"""Fixtures that drive the real `s1spki` command against real SoftHSM tokens and SQLite databases.
 
-A session-wide template CA (credentials, init with a private SoftHSM token, both ceremonies, two
-organisations) is built once through the CLI; each test gets its own copy of that home, with the
-copy's SoftHSM config pointed at the copy's own token directory.
+A session-wide template is built once through the CLI: a root home (its own tokens, database and custodians,
+the root ceremony) and an online home that pins its root (credentials, init with private SoftHSM tokens, the
+issuing ceremony's bundles carried between the two, two organisations). Each test gets its own copy of both
+homes, each copy's SoftHSM config pointed at the copy's own token directory; `ca` is the online home and
+`ca.root` the root home.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ OTHER_SRO, OTHER_ARO = "Olga Senior", "Otto Officer"
 PEOPLE = {"alice": "custodian", "bob": "custodian", "carol": "manager"}
 # registered by carol after init: an RA officer, a CA administrator, an auditor
 OTHER_STAFF = {"dave": "ra_officer", "erin": "ca_administrator", "fred": "auditor"}
+# the root home's staff besides its custodians (no RA roles there: it registers no subscriber)
+ROOT_STAFF = {"erin": "ca_administrator", "fred": "auditor"}
 # who grants each role (rapp/roles.toml [grants]): an RA manager with a key custodian for RA staff, two key
 # custodians for the CA's trusted roles
 GRANTED_BY = {"ra_officer": ["--as", "carol", "--as", "alice"], "ra_manager": ["--as", "carol", "--as", "alice"],
@@ -92,11 +96,13 @@ def make_csr(path: Path, curve: ec.EllipticCurve | None = None, key: Any = None)
 
 
 class CaHome:
-    """One test's CA home, with helpers to run commands and look at the store."""
+    """One test's CA home, with helpers to run commands and look at the store; `root` is the root home an
+    online home pins (None for the root home itself)."""
 
-    def __init__(self, home: Path, work: Path) -> None:
+    def __init__(self, home: Path, work: Path, root: CaHome | None = None) -> None:
         self.home = home
         self.work = work
+        self.root = root
         self._csrs = 0
 
     def run(self, *args: str, env: dict[str, str] | None = None, seams: bool = False) -> Result:
@@ -136,6 +142,30 @@ class CaHome:
         request_id = self.submit_approved(key_usage=key_usage, cn=cn)
         return self.ok("--json", "cert", "issue", str(request_id), "--as", "carol").json()
 
+    def new_issuing(self, name: str | None = None, custodians: tuple[str, str] = ("alice", "bob")) -> dict[str, Any]:
+        """The issuing ceremony's three steps, bundles carried as files (each home writes its own under
+        HOME/bundles/): request here, signed at the root, installed here; returns the installed CA's --json
+        record."""
+        assert self.root is not None, "the root home has no root above it"
+        people = [arg for person in custodians for arg in ("--as", person)]
+        named = ["--name", name] if name else []
+        asked = self.ok("--json", "ceremony", "issuing", *named, *people).json()
+        signed = self.root.ok("--json", "ceremony", "sign-issuing", asked["bundle"], "--sha256", asked["sha256"],
+                              *people).json()
+        return self.ok("--json", "ceremony", "import-issuing", signed["bundle"], "--sha256", signed["sha256"],
+                       *people).json()
+
+    def import_arl(self, issued: dict[str, Any], as_: str = "alice") -> dict[str, Any]:
+        """Carry the ARL bundle a root-home command wrote (its --json result) here and import it."""
+        bundle = issued["arl_bundle"]
+        return self.ok("--json", "crl", "import-arl", bundle["bundle"], "--sha256", bundle["sha256"],
+                       "--as", as_).json()
+
+    def arl_from_root(self) -> dict[str, Any]:
+        """The root home issues its ARL (alice and bob); its bundle is carried here and imported (alice)."""
+        assert self.root is not None, "the root home has no root above it"
+        return self.import_arl(self.root.ok("--json", "crl", "arl", "--as", "alice", "--as", "bob").json())
+
     def export(self, ident: str | int, name: str) -> Path:
         out = self.work / name
         self.ok("cert", "export", str(ident), "--out", str(out))
@@ -163,23 +193,46 @@ class CaHome:
 
 
 def _build_template(base: Path) -> Path:
-    home = base / "home"
+    home, root = base / "home", base / "root"
     secrets = base / "secrets"
     secrets.mkdir()
     for person in [*PEOPLE, *OTHER_STAFF]:
         (secrets / f"{person}.pass").write_text(f"passphrase of {person} {os.urandom(8).hex()}\n")
         result = run_s1spki(home, "operator", "keygen", person, "--passphrase-file", str(secrets / f"{person}.pass"))
         assert result.code == 0, str(result)
+    # the key custodians take their credentials to the root home too, and its CA administrator and auditor
+    (root / "credentials").mkdir(parents=True)
+    custodians = [p for p, kind in PEOPLE.items() if kind == "custodian"]
+    for person in [*custodians, *ROOT_STAFF]:
+        for file in (home / "credentials").glob(f"{person}.*"):
+            shutil.copy2(file, root / "credentials" / file.name)
+    for step in (["init", "--root", "--softhsm",
+                  *[a for p in custodians for a in ("--custodian", f"{p}={root / 'credentials' / f'{p}.pub.pem'}")]],
+                 *[["operator", "add", person, "--role", role, "--public-key",
+                    str(root / "credentials" / f"{person}.pub.pem"), *GRANTED_BY[role]]
+                   for person, role in ROOT_STAFF.items()],
+                 ["ceremony", "root", "--as", "alice", "--as", "bob"]):
+        result = run_s1spki(root, *step)
+        assert result.code == 0, f"{step}: {result}"
+    root_record = json.loads(run_s1spki(root, "--json", "cert", "list", "--kind", "root").stdout)[0]
+    root_pem = base / "root.pem"
+    assert run_s1spki(root, "cert", "export", str(root_record["id"]), "--out", str(root_pem)).code == 0
+    (base / "root.sha256").write_text(root_record["sha256_fingerprint"])
     people = []
     for person, kind in PEOPLE.items():
         flag = "--custodian" if kind == "custodian" else "--ra-manager"
         people += [flag, f"{person}={home / 'credentials' / f'{person}.pub.pem'}"]
     steps = [
-        ["init", "--softhsm", *people],
+        ["init", "--softhsm", "--root-cert", str(root_pem), "--root-fingerprint", root_record["sha256_fingerprint"],
+         *people],
         *[["operator", "add", person, "--role", role, "--public-key", str(home / "credentials" / f"{person}.pub.pem"),
            *GRANTED_BY[role]] for person, role in OTHER_STAFF.items()],
-        ["ceremony", "root", "--as", "alice", "--as", "bob"],
-        ["ceremony", "issuing", "--as", "alice", "--as", "bob"],
+    ]
+    for step in steps:
+        result = run_s1spki(home, *step)
+        assert result.code == 0, f"{step}: {result}"
+    CaHome(home, base, CaHome(root, base)).new_issuing()
+    steps = [
         ["org", "register", ACME, "--eui64", ACME_EUI, "--eui64", ACME_EUI2, "--role", "supplier",
          "--role", "networkOperator", "--as", "carol"],
         ["org", "register", OTHER, "--eui64", OTHER_EUI, "--role", "wanProvider", "--as", "carol"],
@@ -198,12 +251,17 @@ def _build_template(base: Path) -> Path:
     for step in steps:
         result = run_s1spki(home, *step)
         assert result.code == 0, f"{step}: {result}"
-    return home
+    return base
 
 
 @pytest.fixture(scope="session")
 def ca_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build_template(tmp_path_factory.mktemp("template"))
+
+
+def pinned_root(template: Path) -> list[str]:
+    """The `init` arguments of an online home that pins the template's root."""
+    return ["--root-cert", str(template / "root.pem"), "--root-fingerprint", (template / "root.sha256").read_text()]
 
 
 def copy_home(template: Path, target: Path) -> Path:
@@ -219,7 +277,8 @@ def copy_home(template: Path, target: Path) -> Path:
 def ca(ca_template: Path, tmp_path: Path) -> CaHome:
     work = tmp_path / "work"
     work.mkdir()
-    return CaHome(copy_home(ca_template, tmp_path / "home"), work)
+    root = CaHome(copy_home(ca_template / "root", tmp_path / "root"), work)
+    return CaHome(copy_home(ca_template / "home", tmp_path / "home"), work, root)
 
 
 def assert_refused(ca: CaHome, result: Result, code: int, before: dict[str, Any], audit_before: int,

@@ -34,7 +34,11 @@ from s1spki.values.canonical import canonical_json
 REPORT_COLUMNS = ["event", "at", "audit_seq", "kind", "serial", "issuer", "sha256_fingerprint", "request_id",
                   "organisation", "eui64", "role", "key_usage", "request_sha256", "submitted_at", "submitted_by",
                   "aro", "approvers", "actor", "reason", "statements", "request_der_b64"]
-CEREMONIES = {"ceremony.root": "root", "ceremony.issuing": "issuing"}
+# the ceremonies that make a CA certificate: the root's, a combined home's issuing CA, the root's signature of
+# an online home's request (issued there), its installation (in the online home); an online home's
+# `ceremony.issuing` record is a request, with no certificate yet
+CEREMONIES = {"ceremony.root": "root", "ceremony.issuing": "issuing", "ceremony.sign-issuing": "issuing",
+              "ceremony.import-issuing": "issuing"}
 _LINKED = {"request.submit", "request.approve", "cert.issue", *CEREMONIES}
 
 
@@ -115,6 +119,8 @@ def issuance_rows(rows: Iterable[Any], first: int, last: int) -> list[dict[str, 
             request_id = _request_id(record)
             if request_id:
                 approvals.setdefault(request_id, []).append(record)
+        elif event in CEREMONIES and "serial" not in record["details"]:
+            continue  # a request bundle: nothing issued yet
         else:
             made = _row(record, by_id, by_key, approvals, issued)
             if made["event"] == "issued" and made["sha256_fingerprint"]:
@@ -142,10 +148,11 @@ def _row(record: dict[str, Any], by_id: dict[str, dict[str, Any]], by_key: dict[
             row.update({k: earlier[k] for k in _FROM_ISSUANCE if earlier[k] is not None})
         row["statements"] = [*(earlier["statements"] if earlier else []), *_statements("revoke", record)]
         return row
-    row.update({"event": "issued", "serial": details.get("serial"),
-                "sha256_fingerprint": details.get("sha256_fingerprint")})
+    row.update({"event": "installed" if event == "ceremony.import-issuing" else "issued",
+                "serial": details.get("serial"), "sha256_fingerprint": details.get("sha256_fingerprint")})
     if event in CEREMONIES:
-        row.update({"kind": CEREMONIES[event], "issuer": details.get("root") or record["object_id"],
+        row.update({"kind": CEREMONIES[event], "issuer": details.get("issuer") or details.get("root")
+                    or record["object_id"],
                     "statements": _statements("ceremony", record)})
         return row
     request_id = _request_id(record)

@@ -73,7 +73,7 @@ def trail_certificates(cmd: Command) -> tuple[list[x509.Certificate], list[Probl
     reader, key = cmd.reader, cmd.runtime.record_key
     for seq, _event, _object, details in reader.audit_rows_of_events(("audit.key",)):
         row = reader.audit_rows_with_mac(seq, seq)
-        if not row or not key.confirm(seq, row[0][2], row[0][-1]):
+        if not row or not key.authentic(row[0]):
             problems.append(Problem(seq, UNAUTHENTICATED, "the record of the audit key is not the HSM's: the audit "
                                     "certificate it names is not trusted"))
             continue

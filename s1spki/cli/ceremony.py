@@ -1,41 +1,114 @@
-"""Key ceremonies: generate a CA key in the HSM under multi-person control and certify it."""
+"""Key ceremonies: generate a CA key in the HSM under multi-person control and certify it.
+
+In a root home: `root`, then `sign-issuing` for each request bundle brought from an online home. In an online
+home: `issuing` (the key and its request bundle), then `import-issuing` of the root's response bundle."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from s1spki.cli.context import AS_HELP, get
+from s1spki.cli.context import AS_HELP, get, note
 
-app = typer.Typer(help="Key ceremonies: the root CA and issuing CAs, each under multi-person control.",
+app = typer.Typer(help="Key ceremonies under multi-person control: the root (root home); an issuing CA as a request "
+                       "bundle (online home), signed at the root (sign-issuing) and installed (import-issuing).",
                   no_args_is_help=True)
+
+CUSTODIANS_HELP = AS_HELP + " Each key custodian gives their own --as."
+SHA256_HELP = ("The bundle's SHA-256 as the custodians at the other home read it out (all 64 hex digits, or the "
+               "first 16 or more): a bundle changed or swapped on the way is refused.")
 
 
 @app.command("root")
 def root(
     ctx: typer.Context,
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP + " Each key custodian gives their own --as."),
+    as_: list[str] = typer.Option([], "--as", help=CUSTODIANS_HELP),
     name: str | None = typer.Option(None, "--name", help="The root CA's common name (default from policy/)."),
 ) -> None:
-    """Generate the root key in the HSM and make the self-signed root certificate."""
-    _run(ctx, "root", as_, name, None)
+    """Root home: generate the root key on the root token and make the self-signed root certificate."""
+    from s1spki.ra.ceremony import run_ceremony
+
+    cli = get(ctx)
+    record, transcript = run_ceremony(cli.command(as_), "root", name)
+    cli.emit({**record.as_dict(), "transcript": str(transcript)},
+             f"root CA {record.name!r} created: serial {record.certificate.serial}, sha256 "
+             f"{record.certificate.fingerprint}\ntranscript: {transcript}")
+    if not cli.json:
+        note(f"next: `s1spki init --root-cert ROOT.pem --root-fingerprint {record.certificate.fingerprint}` for the "
+             "online home (`s1spki cert export` writes ROOT.pem)")
 
 
 @app.command("issuing")
 def issuing(
     ctx: typer.Context,
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP + " Each key custodian gives their own --as."),
+    as_: list[str] = typer.Option([], "--as", help=CUSTODIANS_HELP),
     name: str | None = typer.Option(None, "--name", help="The issuing CA's common name (default from policy/)."),
-    root_name: str | None = typer.Option(None, "--root", help="The root that certifies it (default: the root)."),
+    out: Path | None = typer.Option(None, "--out", metavar="FILE",
+                                    help="Where to write the request bundle (default: HOME/bundles/)."),
+    replace: bool = typer.Option(False, "--replace", help="Make a new key and request in place of one already "
+                                 "made for this CA (which is then never installed)."),
+    root_name: str | None = typer.Option(None, "--root", help="A home made before root and online homes were "
+                                         "apart: the root that certifies it there."),
 ) -> None:
-    """Generate an issuing CA key in the HSM and certify it with the root."""
-    _run(ctx, "issuing", as_, name, root_name)
+    """Online home: generate an issuing CA key on the online token and write its request bundle (the PKCS#10
+    request, the transcript, the custodians' statements) for the root home. Run again, it writes the same bundle
+    again."""
+    cli = get(ctx)
+    if cli.runtime.kind == "combined":
+        from s1spki.ra.ceremony import run_ceremony
+
+        record, transcript = run_ceremony(cli.command(as_), "issuing", name, root_name)
+        cli.emit({**record.as_dict(), "transcript": str(transcript)},
+                 f"issuing CA {record.name!r} created: serial {record.certificate.serial}, sha256 "
+                 f"{record.certificate.fingerprint}\ntranscript: {transcript}")
+        return
+    from s1spki.ra.issuing_ceremony import request_issuing
+
+    written = request_issuing(cli.command(as_), name, out, replace)
+    again = " (written again from the record of the earlier ceremony)" if written.again else ""
+    cli.emit(written.as_dict(), f"request bundle for issuing CA {written.ca_name!r} written to {written.path}{again}\n"
+                                f"bundle sha256: {written.sha256}")
+    if not cli.json:
+        note("next: carry the bundle to the root home; its custodians compare the sha256 read out from here and run "
+             "`s1spki ceremony sign-issuing BUNDLE --sha256 SHA256 --as CUSTODIAN --as CUSTODIAN`")
 
 
-def _run(ctx: typer.Context, kind: str, names: list[str], name: str | None, root_name: str | None) -> None:
-    from s1spki.ra.ceremony import run_ceremony
+@app.command("sign-issuing")
+def sign_issuing(
+    ctx: typer.Context,
+    bundle: Path = typer.Argument(..., metavar="BUNDLE", help="The request bundle from the online home."),
+    sha256: str = typer.Option(..., "--sha256", metavar="HEX", help=SHA256_HELP),
+    as_: list[str] = typer.Option([], "--as", help=CUSTODIANS_HELP),
+    out: Path | None = typer.Option(None, "--out", metavar="FILE",
+                                    help="Where to write the response bundle (default: HOME/bundles/)."),
+) -> None:
+    """Root home: check a request bundle (digest, statements, proof of possession, subject), sign the issuing CA
+    certificate from policy/ with the root key, and write the response bundle for the online home."""
+    from s1spki.ra.issuing_ceremony import sign_issuing as sign
 
     cli = get(ctx)
-    record, transcript = run_ceremony(cli.command(names), kind, name, root_name)
-    cli.emit({**record.as_dict(), "transcript": str(transcript)},
-             f"{kind} CA {record.name!r} created: serial {record.certificate.serial}, sha256 "
-             f"{record.certificate.fingerprint}\ntranscript: {transcript}")
+    written = sign(cli.command(as_), bundle, sha256, out)
+    cli.emit(written.as_dict(), f"issuing CA {written.ca_name!r} certified: serial {written.facts['serial']}, "
+                                f"sha256 {written.facts['sha256_fingerprint']}\nresponse bundle: {written.path}\n"
+                                f"bundle sha256: {written.sha256}")
+    if not cli.json:
+        note("next: carry the response to the online home; its custodians compare the sha256 read out from here and "
+             "run `s1spki ceremony import-issuing BUNDLE --sha256 SHA256 --as CUSTODIAN --as CUSTODIAN`")
+
+
+@app.command("import-issuing")
+def import_issuing(
+    ctx: typer.Context,
+    bundle: Path = typer.Argument(..., metavar="BUNDLE", help="The response bundle from the root home."),
+    sha256: str = typer.Option(..., "--sha256", metavar="HEX", help=SHA256_HELP),
+    as_: list[str] = typer.Option([], "--as", help=CUSTODIANS_HELP),
+) -> None:
+    """Online home: install the issuing CA certificate of a response bundle once it certifies the key this home
+    generated, chains to the pinned root and passes lint."""
+    from s1spki.ra.issuing_ceremony import import_issuing as install
+
+    cli = get(ctx)
+    record = install(cli.command(as_), bundle, sha256)
+    cli.emit(record.as_dict(), f"issuing CA {record.name!r} installed: serial {record.certificate.serial}, sha256 "
+                               f"{record.certificate.fingerprint}")

@@ -118,13 +118,24 @@ def revoke(
                                      help="Who asked: ra (the RA's own initiative), pma (the policy management "
                                           "authority) or aro:NAME (an active ARO of the subscriber)."),
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    out: Path | None = typer.Option(None, "--out", metavar="FILE", help="Root home, revoking an issuing CA: where "
+                                    "to write the new ARL's bundle (default: HOME/bundles/)."),
 ) -> None:
-    """Revoke a certificate and issue the new CRL at once; an issuing CA's certificate goes on the root's new ARL
-    and needs the participants rapp/ names for ca.revoke."""
+    """Revoke a certificate and issue the new CRL at once. An issuing CA is revoked in the root home, under the
+    participants rapp/ names for ca.revoke: the root's new ARL is written as a bundle for the online home's
+    `s1spki crl import-arl`."""
     from s1spki.ra.revocation import revoke as revoke_certificate
 
     cli = get(ctx)
-    revoked = revoke_certificate(cli.command(as_), serial, issuer, reason, requested_by)
-    cli.emit(revoked.as_dict(), f"{revoked.revocation.issuer_cn}/{revoked.revocation.serial} revoked "
-                                f"({revoked.revocation.reason}); {revoked.crl.kind.upper()} {revoked.crl.number} of "
-                                f"{revoked.crl.ca} issued with {revoked.crl.entries} entries")
+    command = cli.command(as_)
+    revoked = revoke_certificate(command, serial, issuer, reason, requested_by)
+    data, bundle = revoked.as_dict(), ""
+    if revoked.crl.kind == "arl" and cli.runtime.kind == "root":
+        from s1spki.ra.arl_exchange import write_arl_bundle
+
+        written = write_arl_bundle(command, revoked.crl, out)
+        data["arl_bundle"] = written.as_dict()
+        bundle = f"\nARL bundle: {written.path}\nbundle sha256: {written.sha256}"
+    cli.emit(data, f"{revoked.revocation.issuer_cn}/{revoked.revocation.serial} revoked "
+                   f"({revoked.revocation.reason}); {revoked.crl.kind.upper()} {revoked.crl.number} of "
+                   f"{revoked.crl.ca} issued with {revoked.crl.entries} entries{bundle}")

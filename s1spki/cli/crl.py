@@ -1,4 +1,4 @@
-"""CRLs and the ARL: issue (or re-issue on schedule) and show."""
+"""CRLs and the ARL: issue (or re-issue on schedule), carry the root's ARL to the online home, show."""
 
 from __future__ import annotations
 
@@ -11,21 +11,28 @@ from s1spki.cli.context import AS_HELP, CliContext, get, note
 from s1spki.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
+    from s1spki.ra.crl import NotDue
     from s1spki.store.records import CrlRecord
 
-app = typer.Typer(help="CRLs (issuing CAs) and the ARL (root): issue, re-issue on schedule, show.",
-                  no_args_is_help=True)
+app = typer.Typer(help="CRLs (issuing CAs) and the ARL (root home; imported by the online home): issue, "
+                       "re-issue on schedule, import, show.", no_args_is_help=True)
 
-IF_DUE_HELP = "Only if the current one is older than policy/'s re-issue period (for cron); otherwise do nothing."
+IF_DUE_HELP = "Only if the current one is older than policy/'s re-issue period (for cron); otherwise say when."
 
 
-def _report(cli: CliContext, record: CrlRecord | None, what: str) -> None:
-    if record is None:
-        cli.emit({"issued": False}, f"the {what} is not due yet (policy/policy.toml): nothing issued")
+def _report(cli: CliContext, record: CrlRecord | NotDue, what: str, extra: dict[str, object] | None = None,
+            lines: str = "") -> None:
+    from s1spki.ra.crl import NotDue
+    from s1spki.values.clock import iso
+
+    if isinstance(record, NotDue):
+        cli.emit({"issued": False, "ca": record.ca, "due_at": iso(record.due_at)},
+                 f"the {what} of {record.ca} is not due until {iso(record.due_at)} (policy/policy.toml): nothing "
+                 "issued")
         return
-    cli.emit({"issued": True, **record.as_dict()},
+    cli.emit({"issued": True, **record.as_dict(), **(extra or {})},
              f"{record.kind.upper()} {record.number} of {record.ca} issued: {record.entries} entries, "
-             f"next update {record.next_update}")
+             f"next update {record.next_update}{lines}")
 
 
 @app.command("issue")
@@ -47,12 +54,46 @@ def arl(
     ctx: typer.Context,
     if_due: bool = typer.Option(False, "--if-due", help=IF_DUE_HELP),
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    out: Path | None = typer.Option(None, "--out", metavar="FILE",
+                                    help="Root home: where to write the ARL's bundle (default: HOME/bundles/)."),
 ) -> None:
-    """Issue the root's ARL (the revoked issuing CA certificates) now; needs the participants rapp/ names."""
-    from s1spki.ra.crl import issue_scheduled
+    """Root home: issue the root's ARL (the revoked issuing CA certificates) now, under the participants rapp/
+    names, and write it as a bundle for the online home's `s1spki crl import-arl`."""
+    from s1spki.ra.arl_exchange import write_arl_bundle
+    from s1spki.ra.crl import NotDue, issue_scheduled
 
     cli = get(ctx)
-    _report(cli, issue_scheduled(cli.command(as_), "arl", None, if_due), "ARL")
+    command = cli.command(as_)
+    record = issue_scheduled(command, "arl", None, if_due)
+    if isinstance(record, NotDue) or cli.runtime.kind != "root":
+        _report(cli, record, "ARL")
+        return
+    written = write_arl_bundle(command, record, out)
+    _report(cli, record, "ARL", {"arl_bundle": written.as_dict()},
+            f"\nARL bundle: {written.path}\nbundle sha256: {written.sha256}")
+    if not cli.json:
+        note("next: carry the bundle to the online home and run `s1spki crl import-arl BUNDLE --sha256 SHA256 "
+             "--as NAME` there, then `s1spki repo publish`")
+
+
+@app.command("import-arl")
+def import_arl(
+    ctx: typer.Context,
+    bundle: Path = typer.Argument(..., metavar="BUNDLE", help="An ARL bundle from the root home."),
+    sha256: str = typer.Option(..., "--sha256", metavar="HEX",
+                               help="The bundle's SHA-256 as read out at the root home (64 hex digits, or the first "
+                                    "16 or more)."),
+    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+) -> None:
+    """Online home: import the root's ARL from a bundle (signed by the pinned root, cRLNumber above the last one
+    imported, lint); the issuing CAs it lists are marked revoked here. Publish it with `s1spki repo publish`."""
+    from s1spki.ra.arl_exchange import import_arl as import_bundle
+
+    cli = get(ctx)
+    imported = import_bundle(cli.command(as_), bundle, sha256)
+    revoked = f"; revoked here: {', '.join(imported.revoked)}" if imported.revoked else ""
+    cli.emit(imported.as_dict(), f"ARL {imported.arl.number} of {imported.arl.ca} imported: {imported.arl.entries} "
+                                 f"entries, next update {imported.arl.next_update}{revoked}")
 
 
 @app.command("show")
@@ -60,14 +101,15 @@ def show(
     ctx: typer.Context,
     ca: str | None = typer.Argument(None, help="A CA name; without it, the current CRL or ARL of every CA."),
     out: Path | None = typer.Option(None, "--out", help="Also write that CA's current CRL or ARL to this file."),
-    fmt: str = typer.Option("pem", "--format", help="pem or der, for --out."),
+    fmt: str = typer.Option("pem", "--format", help="pem or der, for --out; bundle: a root home's current ARL as "
+                            "a bundle for the online home, written again."),
 ) -> None:
     """Show the current CRL or ARL of each CA (number, times, entries, SHA-256); --out writes one."""
     from s1spki.issuance.crl import pem_bytes
 
     cli = get(ctx)
-    if fmt not in ("pem", "der"):
-        raise UsageError(f"--format must be pem or der, not {fmt!r}")
+    if fmt not in ("pem", "der", "bundle"):
+        raise UsageError(f"--format must be pem, der or bundle, not {fmt!r}")
     reader = cli.runtime.store.reader
     names = [ca] if ca else [c.name for c in reader.cas()]
     if ca and reader.ca(ca) is None:
@@ -79,8 +121,15 @@ def show(
         record = records[0][1]
         if record is None or record.der is None:
             raise NotFound(f"{ca} has issued no CRL or ARL yet: run `s1spki crl issue` or `s1spki crl arl`")
-        out.write_bytes(pem_bytes(record.der) if fmt == "pem" else record.der)
-        note(f"wrote {out}")
+        if fmt == "bundle":
+            from s1spki.ra.arl_exchange import write_arl_bundle
+
+            if record.kind != "arl" or cli.runtime.kind != "root":
+                raise UsageError("--format bundle writes a root home's ARL: this is not one")
+            note(f"wrote {out}, bundle sha256 {write_arl_bundle(cli.command([]), record, out).sha256}")
+        else:
+            out.write_bytes(pem_bytes(record.der) if fmt == "pem" else record.der)
+            note(f"wrote {out}")
     data = [{"ca": name, **(r.as_dict() if r else {"crl_number": None})} for name, r in records]
     cli.emit(data[0] if ca else data,
              lambda: cli.table("current CRLs and ARL", ["CA", "kind", "number", "this update", "next update",

@@ -14,6 +14,7 @@ from typing import Any
 
 from s1spki.audit.record import AuditEvent
 from s1spki.command.authorise import Authorisation, authorise_operators
+from s1spki.command.home_kind import refuse_elsewhere
 from s1spki.errors import AuthError, HsmError, IntegrityRefused, Refused, StoreError
 from s1spki.policy import Policy
 from s1spki.rapp import Rapp
@@ -93,9 +94,15 @@ class Command:
 
     def authorise(self, operation: str, obj: Mapping[str, Any], rule: ParticipantRule | None = None) -> Authorisation:
         """Each named operator signs the statement of `operation` on `obj`; checked against rapp/ (or `rule`, e.g.
-        a role grant's) with AuthError, and each operator's record must be as s1spki wrote it."""
+        a role grant's) with AuthError, and each operator's record must be as s1spki wrote it. An operation this
+        kind of home does not perform is refused first (command/home_kind.py)."""
+        self.refuse_elsewhere(operation)
         return authorise_operators(self.reader, rule or self.rapp.participant_rule(operation), self.clock,
                                    self.home_id, self.runtime.operator_key, obj, self.principal.names, self.trust)
+
+    def refuse_elsewhere(self, operation: str) -> None:
+        """PolicyRefused if this home (root, online, combined: its `init` record says) does not do `operation`."""
+        refuse_elsewhere(self.runtime.kind, operation)
 
     def trust(self, table: str, row_id: int, what: str) -> None:
         """Refuse to rely on a protected row that is not as s1spki last wrote it (store/sealing.py): a database

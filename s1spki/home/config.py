@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 
@@ -50,6 +52,7 @@ class Config:
     hsm: HsmConfig
     credential_dirs: tuple[Path, ...]
     audit: AuditConfig = AuditConfig()
+    audit_hsm: HsmConfig | None = None  # the token of the audit and record keys; None: the CA keys' token
 
 
 def resolve_home(option: Path | None) -> Path:
@@ -71,24 +74,29 @@ def load_config(home: Path) -> Config:
     doc = folder.read(CONFIG_NAME, ConfigFile)
     folder.raise_if_any()
     assert doc is not None
-    hsm = doc.hsm
-    if hsm.pin_file:
-        pin = SecretSource("file", str(_under(home, hsm.pin_file)))
-    elif hsm.pin_env:
-        pin = SecretSource("env", hsm.pin_env)
-    else:
-        pin = SecretSource("prompt")
     return Config(
         home=home,
         policy_dir=_under(home, doc.ca.policy_dir),
         rapp_dir=_under(home, doc.ca.rapp_dir),
         database_url=_database_url(home, doc.database.url, doc.database.url_env),
-        hsm=HsmConfig(hsm.module, hsm.token_label, pin, _under(home, hsm.softhsm_conf) if hsm.softhsm_conf else None),
+        hsm=_hsm(home, doc.hsm),
+        audit_hsm=_hsm(home, doc.audit_hsm) if doc.audit_hsm is not None else None,
         credential_dirs=tuple(_under(home, d) for d in doc.credentials.dirs),
         audit=AuditConfig(doc.audit.checkpoint_every, _under(home, doc.audit.checkpoints_file),
                           tuple(_under(home, s) for s in doc.audit.sinks if not s.startswith("syslog:")),
                           tuple(s for s in doc.audit.sinks if s.startswith("syslog:"))),
     )
+
+
+def _hsm(home: Path, table: Any) -> HsmConfig:
+    if table.pin_file:
+        pin = SecretSource("file", str(_under(home, table.pin_file)))
+    elif table.pin_env:
+        pin = SecretSource("env", table.pin_env)
+    else:
+        pin = SecretSource("prompt")
+    return HsmConfig(table.module, table.token_label, pin, _under(home, table.softhsm_conf) if table.softhsm_conf
+                     else None)
 
 
 def _under(home: Path, value: str | None) -> Path:
@@ -114,7 +122,8 @@ _CONFIG_HEADER = """\
 # s1spki CA home configuration. Secrets never go here: name a file or an environment variable.
 #   [ca]           policy_dir, rapp_dir: the certificate policy and the RAPP in force (reviewed copies)
 #   [database]     url: SQLite by default; for PostgreSQL with a password use url_env = "VAR"
-#   [hsm]          module ("softhsm" or a PKCS#11 module path), token_label, and pin_file or pin_env
+#   [hsm]          the CA keys' token: module ("softhsm" or a PKCS#11 module path), token_label, pin_file or pin_env
+#   [audit_hsm]    the audit and record keys' token, with a PIN source of its own (the same keys as [hsm])
 #   [credentials]  dirs: folders holding operators' <name>.credential.toml files (`s1spki operator keygen`)
 #   [audit]        checkpoint_every: the chain head is signed by the audit key at the end of every command and
 #                  at least this often; checkpoints_file: signed checkpoints are also appended here, outside
@@ -124,22 +133,17 @@ _CONFIG_HEADER = """\
 """
 
 
-def render_config(*, module: str, token_label: str, softhsm_conf: str | None, pin_file: str | None,
-                  pin_env: str | None, database_url: str) -> str:
+def render_config(*, hsm: Mapping[str, str | None], audit_hsm: Mapping[str, str | None] | None,
+                  database_url: str) -> str:
     """The text of a new s1spki.toml (written once by `init`, then edited by people)."""
-    hsm: dict[str, str] = {"module": module, "token_label": token_label}
-    if softhsm_conf:
-        hsm["softhsm_conf"] = softhsm_conf
-    if pin_file:
-        hsm["pin_file"] = pin_file
-    elif pin_env:
-        hsm["pin_env"] = pin_env
-    document = {
+    document: dict[str, Any] = {
         "ca": {"policy_dir": "policy", "rapp_dir": "rapp"},
         "database": {"url": database_url},
-        "hsm": hsm,
+        "hsm": {k: v for k, v in hsm.items() if v},
         "credentials": {"dirs": ["credentials"]},
         "audit": {"checkpoint_every": AuditConfig.checkpoint_every,
                   "checkpoints_file": AuditConfig.checkpoints_file.as_posix()},
     }
+    if audit_hsm is not None:
+        document["audit_hsm"] = {k: v for k, v in audit_hsm.items() if v}
     return _CONFIG_HEADER + tomli_w.dumps(document)

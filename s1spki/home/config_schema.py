@@ -65,5 +65,9 @@ class ConfigFile(StrictTable):
     ca: CaTable
     database: DatabaseTable
     hsm: HsmTable
+    # the token of the audit key and the record key, with a PIN source of its own: whoever holds the CA keys'
+    # PIN cannot also sign this home's checkpoints or authenticate its records (absent: [hsm], as homes made
+    # before it)
+    audit_hsm: HsmTable | None = None
     credentials: CredentialsTable = CredentialsTable()
     audit: AuditTable = AuditTable()

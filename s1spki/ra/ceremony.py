@@ -1,6 +1,8 @@
 """Key ceremonies: generate a CA key in the HSM under multi-person control and certify it.
 
-`ceremony root` makes the self-signed root; `ceremony issuing` an issuing CA certified by the root.
+`ceremony root` makes the self-signed root (in a root home); in a home made before root and online homes
+were apart, `ceremony issuing` also makes an issuing CA certified by the root there (an online home's goes
+through bundles instead, `s1spki.ra.issuing_ceremony`).
 Each needs as many distinct key custodians as rapp/operations.toml says, each signing the ceremony's
 statement, and ends with a transcript that every custodian signs (its SHA-256) before it is stored.
 """
@@ -35,10 +37,11 @@ def slug(name: str) -> str:
 
 def key_label_for(kind: str, name: str, started: str) -> str:
     """A fresh label per attempt: a key left by a failed ceremony never blocks the next one."""
-    return f"s1spki-{kind}-{slug(name)}-{_stamp(started)}"
+    return f"s1spki-{kind}-{slug(name)}-{stamp(started)}"
 
 
-def _stamp(started: str) -> str:
+def stamp(started: str) -> str:
+    """A time as file names and key labels carry it: 20261201T093000."""
     return started.replace(":", "").replace("-", "").split(".")[0]
 
 
@@ -50,6 +53,7 @@ def run_ceremony(cmd: Command, kind: str, ca_name_text: str | None,
     operation = f"ceremony.{kind}"
     event = cmd.event(operation, "ca", name)
     with cmd.refusals_recorded(event):
+        cmd.refuse_elsewhere(operation)
         common_name(name, cmd.policy.names.common_name, "--name")
         hsm = cmd.runtime.hsm()
         token = hsm.token_info()
@@ -154,4 +158,4 @@ def _root_for(cmd: Command, kind: str, root_name: str | None) -> CaRecord | None
 def _transcript_path(home: Path, kind: str, name: str, started: str) -> Path:
     folder = home / "ceremonies"
     folder.mkdir(exist_ok=True)
-    return folder / f"{kind}-{slug(name)}-{_stamp(started)}.json"
+    return folder / f"{kind}-{slug(name)}-{stamp(started)}.json"

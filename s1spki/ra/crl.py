@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from s1spki.audit.record import AuditEvent
@@ -89,27 +90,45 @@ def issue(cmd: Command, ca: CaRecord, issuer: Issuer, event: AuditEvent) -> CrlR
         raise Refused(f"other processes kept issuing {kind.upper()}s of {ca.name} meanwhile: try again")
 
 
-def due(cmd: Command, ca: CaRecord) -> bool:
-    """Whether the CA's current CRL or ARL is older than policy/'s re-issue period (or there is none yet)."""
+def due_at(cmd: Command, ca: CaRecord) -> datetime | None:
+    """When the CA's next CRL or ARL is due by policy/'s re-issue period (None: now, there is none yet)."""
     current = cmd.reader.crl(ca.name)
     if current is None:
-        return True
+        return None
     if kind_of(ca) == "arl":
         period = timedelta(days=cmd.policy.arl_reissue_days)
     else:
         period = timedelta(hours=cmd.policy.crl_reissue_hours)
-    return parse_iso(current.this_update) + period <= cmd.clock.now()
+    return parse_iso(current.this_update) + period
 
 
-def issue_scheduled(cmd: Command, kind: str, ca_name: str | None = None, if_due: bool = False) -> CrlRecord | None:
+def due(cmd: Command, ca: CaRecord) -> bool:
+    """Whether the CA's current CRL or ARL is older than policy/'s re-issue period (or there is none yet)."""
+    when = due_at(cmd, ca)
+    return when is None or when <= cmd.clock.now()
+
+
+@dataclass(frozen=True)
+class NotDue:
+    """`--if-due` found the current CRL or ARL within policy/'s re-issue period: nothing issued."""
+
+    ca: str
+    due_at: datetime
+
+
+def issue_scheduled(cmd: Command, kind: str, ca_name: str | None = None, if_due: bool = False
+                    ) -> CrlRecord | NotDue:
     """`crl issue` (kind "crl") or `crl arl` (kind "arl"): issue now, or with `if_due` only when policy/'s
-    re-issue period has passed (None when it has not); authorised as rapp/ says for crl.issue or crl.arl."""
+    re-issue period has passed (NotDue, saying when it will be, if not); authorised as rapp/ says for crl.issue
+    or crl.arl."""
     operation = OPERATIONS[kind]
     event = cmd.event(operation, "crl", ca_name)
     with cmd.refusals_recorded(event):
+        cmd.refuse_elsewhere(operation)
         ca = root_ca(cmd, ca_name) if kind == "arl" else issuing_ca(cmd, ca_name)
-        if if_due and not due(cmd, ca):
-            return None
+        when = due_at(cmd, ca)
+        if if_due and when is not None and when > cmd.clock.now():
+            return NotDue(ca.name, when)
         issuer = open_issuer(cmd, ca)  # an unavailable HSM or a mismatched key fails before anything changes
         auth = cmd.authorise(operation, {"ca": ca.name, "kind": kind})
         event = dataclasses.replace(event, object_id=ca.name).attributed(auth.actor, auth.actor_role, auth.records())

@@ -4,12 +4,15 @@ if a step fails, what this run created is removed again."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -21,16 +24,31 @@ from s1spki.home.config import CONFIG_NAME, render_config
 from s1spki.home.secret_source import SecretSource, write_secret_file
 from s1spki.home.shipped import data_dir
 from s1spki.hsm import Hsm, HsmSettings, create_softhsm_token, find_softhsm_module
-from s1spki.policy import load_policy
+from s1spki.issuance.lint_gate import lint_context
+from s1spki.issuance.profile import CaFacts, serial_hex
+from s1spki.lint import has_errors, lint_certificate
+from s1spki.policy import Policy, load_policy
 from s1spki.ra.staff import public_key_pem, register_operator
 from s1spki.rapp import Rapp, load_rapp
 from s1spki.runtime import Runtime, record_key_label
-from s1spki.store import Store
+from s1spki.store import ChangeTx, Store
 from s1spki.values.clock import Clock, iso
 from s1spki.values.keys import key_sha256
 from s1spki.values.names import operator_name
 
 DEFAULT_PIN_FILE = "secrets/hsm-user.pin"
+OFFLINE = "offline"  # the token label of a CA whose key is kept elsewhere (an online home's root)
+DEFAULT_AUDIT_PIN_FILE = "secrets/audit-user.pin"
+KINDS = ("online", "root")  # a root home holds the offline root; an online home its issuing CAs
+
+
+@dataclass(frozen=True)
+class TokenOptions:
+    """Where one token is: its label and the source of its user PIN (a real HSM's module comes from InitOptions)."""
+
+    label: str
+    pin_file: Path | None = None
+    pin_env: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,11 @@ class InitOptions:
     policy_dir: Path | None
     rapp_dir: Path | None
     people: tuple[tuple[str, str, ec.EllipticCurvePublicKey], ...]  # (name, role kind, key)
+    kind: str = "online"
+    # the token of the audit and record keys, apart from the CA keys' (None: `<token_label>-audit`, PIN generated)
+    audit_token: TokenOptions | None = None
+    root_certificate: x509.Certificate | None = None  # an online home's root, pinned once its fingerprint matches
+    root_fingerprint: str | None = None  # the root certificate's SHA-256, as its ceremony transcript gives it
 
 
 def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
@@ -65,6 +88,12 @@ def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
     rapp = load_rapp(options.rapp_dir or data_dir("rapp"))
     if not options.softhsm and not options.module:
         raise UsageError("give --softhsm for a private SoftHSM token, or --module for a real HSM")
+    if options.kind not in KINDS:
+        raise UsageError(f"a CA home is online or root, not {options.kind!r}")
+    if options.kind == "root" and options.root_certificate is not None:
+        raise UsageError("a root home makes its own root at `ceremony root`: --root-cert is for online homes")
+    if options.kind == "online":
+        _check_root(options, policy)
 
     created: list[Path] = []
     home_existed = home.exists()
@@ -73,9 +102,17 @@ def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
         for name, source in (("policy", policy.directory), ("rapp", rapp.directory)):
             shutil.copytree(source, home / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
             created.append(home / name)
-        hsm_lines = _prepare_hsm(options, created)
+        ca_token = TokenOptions(options.token_label, options.pin_file, options.pin_env)
+        audit_token = options.audit_token or TokenOptions(f"{options.token_label}-audit")
+        if audit_token.label == ca_token.label:
+            raise UsageError("the audit key's token must be another than the CA keys': give --audit-token-label")
+        hsm_lines = _prepare_hsm(options, ca_token, DEFAULT_PIN_FILE, "hsm-so.pin", created)
+        audit_lines = _prepare_hsm(options, audit_token, DEFAULT_AUDIT_PIN_FILE, "audit-so.pin", created)
+        if hsm_lines["pin_file"] and hsm_lines["pin_file"] == audit_lines["pin_file"]:
+            raise UsageError("the audit token's PIN source must be another than the CA token's")
         url = options.database_url or "sqlite:///s1spki.db"
-        (home / CONFIG_NAME).write_text(render_config(database_url=url, **hsm_lines), encoding="utf-8")
+        (home / CONFIG_NAME).write_text(render_config(database_url=url, hsm=hsm_lines, audit_hsm=audit_lines),
+                                        encoding="utf-8")
         created.append(home / CONFIG_NAME)
         if url == "sqlite:///s1spki.db":
             created += [home / "s1spki.db", home / "s1spki.db-wal", home / "s1spki.db-shm"]
@@ -95,16 +132,17 @@ def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
         if not home_existed:
             shutil.rmtree(home, ignore_errors=True)
         raise
-    return {"home": str(home), "home_id": home_id, "operators": names, "token_label": options.token_label,
-            **audit_key}
+    return {"home": str(home), "home_id": home_id, "kind": options.kind, "operators": names,
+            "token_label": options.token_label, "audit_token_label": audit_token.label, **audit_key}
 
 
 def _start(runtime: Runtime, options: InitOptions, url: str, home_id: str, rapp: Rapp, module: str | None,
            created: list[Path]) -> dict[str, str]:
     """The record key on the token, the store, the bootstrap operators, then the audit key and a first checkpoint."""
     home, clock = runtime.home, runtime.clock
-    # The record key comes first: every audit record, the first one too, carries its authenticator.
-    runtime.hsm().generate_mac_key(record_key_label(1, _stamp(clock)))
+    # The record key comes first: every audit record, the first one too, carries its authenticator. It lives on
+    # the audit token, apart from the CA keys.
+    runtime.audit_hsm().generate_mac_key(record_key_label(1, _stamp(clock)))
     store = Store.create(_absolute_url(home, url), clock, home_id, runtime.record_key)
     try:
         roles = {"custodian": rapp.custodian_role, "manager": rapp.manager_role}
@@ -113,11 +151,14 @@ def _start(runtime: Runtime, options: InitOptions, url: str, home_id: str, rapp:
                            details={"operators": [{"name": n, "roles": [roles[k]],
                                                    "public_key_pem": public_key_pem(key)}
                                                   for n, k, key in options.people],
-                                    "hsm_module": module, "token_label": options.token_label},
+                                    "hsm_module": module, "token_label": options.token_label, "kind": options.kind,
+                                    "root_certificate_pem": _pem(options.root_certificate)},
                            policy_hash=hashes["policy"], rapp_hash=hashes["rapp"])
         with store.change(event) as tx:
             for name, kind, key in options.people:
                 register_operator(tx, name, (roles[kind],), key)
+            if options.root_certificate is not None:
+                pin_root(tx, options.root_certificate, load_policy(home / "policy").hash)
         # the shipped (or given) policy/ and rapp/ are the first adopted: later changes need `policy adopt`
         adopt = AuditEvent(ADOPT_EVENT, "init", "bootstrap", object_type="policy", object_id=home_id,
                            details=adoption_details({f: home / f for f in FOLDERS}, hashes),
@@ -145,43 +186,80 @@ def _absolute_url(home: Path, url: str) -> str:
     return url
 
 
-def _prepare_hsm(options: InitOptions, created: list[Path]) -> dict[str, str | None]:
-    """Make the SoftHSM token, or check that the named real HSM token accepts its PIN."""
+def _prepare_hsm(options: InitOptions, token: TokenOptions, default_pin_file: str, so_pin_name: str,
+                 created: list[Path]) -> dict[str, str | None]:
+    """Make a SoftHSM token, or check that the named real HSM token accepts its PIN; its lines of s1spki.toml."""
     home = options.home
-    if options.pin_file and options.pin_env:
-        raise UsageError("give --pin-file or --pin-env, not both")
+    if token.pin_file and token.pin_env:
+        raise UsageError("give a token's PIN as a file or an environment variable, not both")
     if not options.softhsm:
-        source = (SecretSource("file", str(options.pin_file.resolve())) if options.pin_file
-                  else SecretSource("env", options.pin_env) if options.pin_env else SecretSource("prompt"))
-        pin = source.read(f"the PIN of token {options.token_label!r}", error=HsmError)
-        Hsm.connect(HsmSettings(options.module or "", options.token_label, pin)).token_info()
-        return {"module": options.module, "token_label": options.token_label, "softhsm_conf": None,
-                "pin_file": str(options.pin_file.resolve()) if options.pin_file else None,
-                "pin_env": options.pin_env}
+        source = (SecretSource("file", str(token.pin_file.resolve())) if token.pin_file
+                  else SecretSource("env", token.pin_env) if token.pin_env else SecretSource("prompt"))
+        pin = source.read(f"the PIN of token {token.label!r}", error=HsmError)
+        Hsm.connect(HsmSettings(options.module or "", token.label, pin)).token_info()
+        return {"module": options.module, "token_label": token.label, "softhsm_conf": None,
+                "pin_file": str(token.pin_file.resolve()) if token.pin_file else None, "pin_env": token.pin_env}
     find_softhsm_module()  # fail early, with the install hint, if SoftHSM is missing
-    pin_file = options.pin_file
-    if options.pin_env:
-        pin = SecretSource("env", options.pin_env).read("the HSM user PIN", error=UsageError)
+    pin_file = token.pin_file
+    if token.pin_env:
+        pin = SecretSource("env", token.pin_env).read("the HSM user PIN", error=UsageError)
     elif pin_file is not None and pin_file.exists():
         pin = SecretSource("file", str(pin_file)).read("the HSM user PIN", error=UsageError)
     else:
         # No PIN given: make a random one and keep it in a 0600 file under the home, named in the config.
-        pin_file = pin_file or home / DEFAULT_PIN_FILE
+        pin_file = pin_file or home / default_pin_file
         pin = secrets.token_urlsafe(18)
         write_secret_file(pin_file, pin)
         created.append(pin_file)
-    so_pin_file = home / "secrets" / "hsm-so.pin"
+    so_pin_file = home / "secrets" / so_pin_name
     so_pin = secrets.token_urlsafe(18)
     write_secret_file(so_pin_file, so_pin)
     created.append(so_pin_file)
     softhsm_dir = home / "softhsm"
-    created.append(softhsm_dir)
-    create_softhsm_token(softhsm_dir / "softhsm2.conf", softhsm_dir / "tokens", options.token_label, pin, so_pin)
+    if softhsm_dir not in created:
+        created.append(softhsm_dir)
+    create_softhsm_token(softhsm_dir / "softhsm2.conf", softhsm_dir / "tokens", token.label, pin, so_pin)
     pin_ref = None
-    if not options.pin_env and pin_file is not None:
+    if not token.pin_env and pin_file is not None:
         pin_ref = str(pin_file.relative_to(home)) if pin_file.is_relative_to(home) else str(pin_file.resolve())
-    return {"module": "softhsm", "token_label": options.token_label, "softhsm_conf": "softhsm/softhsm2.conf",
-            "pin_file": pin_ref, "pin_env": options.pin_env}
+    return {"module": "softhsm", "token_label": token.label, "softhsm_conf": "softhsm/softhsm2.conf",
+            "pin_file": pin_ref, "pin_env": token.pin_env}
+
+
+def _check_root(options: InitOptions, policy: Policy) -> None:
+    """The root an online home pins: the one whose fingerprint the custodians read from its ceremony transcript,
+    self-signed, and a root as policy/ makes it."""
+    root = options.root_certificate
+    if root is None or not options.root_fingerprint:
+        raise UsageError("an online home trusts one root: give its certificate with --root-cert FILE and its "
+                         "SHA-256 from the root ceremony's transcript with --root-fingerprint (or make a root home "
+                         "with --root)")
+    der = root.public_bytes(serialization.Encoding.DER)
+    given = options.root_fingerprint.strip().lower().replace(":", "")
+    actual = hashlib.sha256(der).hexdigest()
+    if given != actual:
+        raise Refused(f"--root-cert has SHA-256 {actual}, not the {given} given with --root-fingerprint: not pinned")
+    try:
+        root.verify_directly_issued_by(root)
+    except (ValueError, TypeError, InvalidSignature):
+        raise Refused("--root-cert is not a self-signed root certificate: not pinned") from None
+    findings = lint_certificate(der, lint_context(policy, None))
+    if has_errors(findings):
+        raise Refused(f"--root-cert is not a root as policy/ makes one: {'; '.join(f.line() for f in findings)}")
+
+
+def _pem(certificate: x509.Certificate | None) -> str | None:
+    return None if certificate is None else certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def pin_root(tx: ChangeTx, certificate: x509.Certificate, policy_hash: str) -> None:
+    """Record the offline root an online home trusts: its certificate, as a CA whose key is not here."""
+    name = CaFacts(certificate).common_name
+    serial = serial_hex(certificate.serial_number)
+    certificate_id = tx.add_certificate(certificate, kind="root", issuer_cn=name, serial=serial,
+                                        policy_hash=policy_hash, subject_cn=name, role="root")
+    tx.add_ca({"kind": "root", "name": name, "key_label": f"offline:{key_sha256(certificate.public_key())[:32]}",
+               "certificate_id": certificate_id, "token_label": OFFLINE, "token_serial": ""})
 
 
 def _stamp(clock: Clock) -> str:
@@ -203,8 +281,8 @@ def start_audit_trail(runtime: Runtime, created: list[Path]) -> dict[str, str]:
 
 
 def _create_audit_signer(runtime: Runtime) -> AuditSigner:
-    """Generate the audit key on the token, certify it, record it in the trail and write audit-cert.pem."""
-    hsm = runtime.hsm()
+    """Generate the audit key on the audit token, certify it, record it in the trail and write audit-cert.pem."""
+    hsm = runtime.audit_hsm()
     token = hsm.token_info()
     now = runtime.clock.now()
     label = f"{KEY_LABEL_PREFIX}-{_stamp(runtime.clock)}"

@@ -79,6 +79,7 @@ def record_revocation(cmd: Command, serial: str, issuer: str | None, reason: str
     operation = OPERATIONS.get(certificate.kind, "cert.revoke")
     event = dataclasses.replace(event, event=operation, object_id=_name(certificate))
     with cmd.refusals_recorded(event):
+        cmd.refuse_elsewhere(operation)
         signer = _check(cmd, certificate, reason)
         requester = _requester(cmd, certificate, requested_by)
         if cmd.rapp.operations[operation].approval.approvals:

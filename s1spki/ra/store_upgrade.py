@@ -43,7 +43,7 @@ def upgrade_store(runtime: Runtime) -> dict[str, Any]:
 def _bring_under_authenticators(runtime: Runtime) -> dict[str, Any]:
     home_id, head = _verified_legacy_trail(runtime)
     stamp = iso(runtime.clock.now()).replace(":", "").replace("-", "").split(".")[0]
-    runtime.hsm().generate_mac_key(record_key_label(head + 1, stamp))
+    runtime.audit_hsm().generate_mac_key(record_key_label(head + 1, stamp))
     store = runtime.store
     config = runtime.config
     hashes = {"policy": load_policy(config.policy_dir).hash, "rapp": load_rapp(config.rapp_dir).hash}

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from s1spki.hsm import find_softhsm_module
-from tests.conftest import REPO, CaHome, run_s1spki, s1spki_argv
+from tests.conftest import REPO, CaHome, pinned_root, run_s1spki, s1spki_argv
 
 
 def _files(home: Path) -> dict[str, str]:
@@ -54,9 +54,9 @@ def test_init_makes_a_home_with_its_own_token_and_the_rapp_bootstrap_roles(ca_te
     assert count == 1
     roles_file.write_text(text)
     home = tmp_path / "new-home"
-    keys = ca_template / "credentials"
+    keys = ca_template / "home" / "credentials"
 
-    created = run_s1spki(home, "--json", "init", "--softhsm", "--rapp", str(rapp),
+    created = run_s1spki(home, "--json", "init", "--softhsm", "--rapp", str(rapp), *pinned_root(ca_template),
                          "--custodian", f"alice={keys / 'alice.pub.pem'}", "--custodian", f"bob={keys / 'bob.pub.pem'}",
                          "--ra-manager", f"carol={keys / 'carol.pub.pem'}")
 
@@ -79,6 +79,11 @@ def test_init_makes_a_home_with_its_own_token_and_the_rapp_bootstrap_roles(ca_te
     slots = subprocess.run(["softhsm2-util", "--show-slots"], env={**os.environ, "SOFTHSM2_CONF": str(conf)},
                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert re.search(r"(?m)^\s+Label:\s+s1spki\s*$", slots.stdout), slots.stdout + slots.stderr
+    # the audit and record keys' token, with a PIN of its own
+    assert re.search(r"(?m)^\s+Label:\s+s1spki-audit\s*$", slots.stdout), slots.stdout + slots.stderr
+    audit_config = tomllib.loads((home / "s1spki.toml").read_text())["audit_hsm"]
+    assert audit_config["token_label"] == "s1spki-audit" and audit_config["pin_file"] == "secrets/audit-user.pin"
+    assert (home / "secrets" / "audit-user.pin").read_text() != (home / "secrets" / "hsm-user.pin").read_text()
 
     pin_file = home / config["pin_file"]
     assert pin_file == home / "secrets" / "hsm-user.pin" and stat.S_IMODE(pin_file.stat().st_mode) == 0o600
@@ -141,17 +146,18 @@ def test_init_never_puts_a_pin_on_a_command_line_or_in_an_environment(ca_templat
     strace = shutil.which("strace")
     assert strace, "strace is not installed: scripts/setup installs it for this test"
     home, trace = tmp_path / "new-home", tmp_path / "execve.trace"
-    keys = ca_template / "credentials"
-    argv = s1spki_argv(home, "init", "--softhsm", "--custodian", f"alice={keys / 'alice.pub.pem'}",
-                       "--custodian", f"bob={keys / 'bob.pub.pem'}", "--ra-manager", f"carol={keys / 'carol.pub.pem'}")
+    keys = ca_template / "home" / "credentials"
+    argv = s1spki_argv(home, "init", "--softhsm", *pinned_root(ca_template),
+                       "--custodian", f"alice={keys / 'alice.pub.pem'}", "--custodian", f"bob={keys / 'bob.pub.pem'}",
+                       "--ra-manager", f"carol={keys / 'carol.pub.pem'}")
 
     with ProcessWatch() as watch:
         init = subprocess.run([strace, "-f", "-qq", "-v", "-s", "65536", "-e", "trace=execve", "-o", str(trace),
                                *argv], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
 
     assert init.returncode == 0, f"exit {init.returncode}\n{init.stdout}\n{init.stderr}"
-    pins = {"user": (home / "secrets" / "hsm-user.pin").read_text().strip(),
-            "so": (home / "secrets" / "hsm-so.pin").read_text().strip()}
+    pins = {name: (home / "secrets" / f"{name}.pin").read_text().strip()
+            for name in ("hsm-user", "hsm-so", "audit-user", "audit-so")}
     execs = [line for line in trace.read_text().splitlines() if "execve(" in line]
     assert len(execs) >= 2, f"strace saw no child process of init: {execs}"  # so it did look at the children
     assert watch.sweeps >= 2
@@ -160,25 +166,27 @@ def test_init_never_puts_a_pin_on_a_command_line_or_in_an_environment(ca_templat
         assert not [line for line in execs if pin in line], f"the {which} PIN is on a traced command line"
         assert not [blob for blob in watch.seen if pin.encode() in blob], f"the {which} PIN was seen in /proc"
         assert pin not in init.stdout + init.stderr
-    # and both PINs were set: the SO PIN by C_InitToken, the user PIN by C_InitPIN
-    check = subprocess.run([sys.executable, "-c", _BOTH_PINS_LOG_IN, find_softhsm_module(), "s1spki"],
-                           input=json.dumps(pins), capture_output=True, text=True, timeout=60,
-                           env={**os.environ, "SOFTHSM2_CONF": str(home / "softhsm" / "softhsm2.conf")})
-    assert check.returncode == 0 and "both PINs log in" in check.stdout, check.stdout + check.stderr
+    # and both PINs of both tokens were set: the SO PIN by C_InitToken, the user PIN by C_InitPIN
+    for token, prefix in (("s1spki", "hsm"), ("s1spki-audit", "audit")):
+        check = subprocess.run([sys.executable, "-c", _BOTH_PINS_LOG_IN, find_softhsm_module(), token],
+                               input=json.dumps({"so": pins[f"{prefix}-so"], "user": pins[f"{prefix}-user"]}),
+                               capture_output=True, text=True, timeout=60,
+                               env={**os.environ, "SOFTHSM2_CONF": str(home / "softhsm" / "softhsm2.conf")})
+        assert check.returncode == 0 and "both PINs log in" in check.stdout, check.stdout + check.stderr
 
 
 GROUPS = {
     "": ["init", "lint", "operator", "ceremony", "org", "request", "cert", "crl", "repo", "audit"],
-    "init": ["--softhsm", "--custodian", "--ra-manager"],
+    "init": ["--softhsm", "--custodian", "--ra-manager", "--root", "--root-cert", "--root-fingerprint"],
     "lint": ["--issuer", "--verify-signature"],
     "operator": ["keygen", "add", "withdraw", "list", "show"],
-    "ceremony": ["root", "issuing"],
+    "ceremony": ["root", "issuing", "sign-issuing", "import-issuing"],
     "org": ["register", "list", "show", "withdraw", "sro", "aro"],
     "org sro": ["add", "withdraw"],
     "org aro": ["add", "verify", "withdraw"],
     "request": ["submit", "approve", "reject", "list", "show"],
     "cert": ["issue", "show", "list", "export", "revoke"],
-    "crl": ["issue", "arl", "show"],
+    "crl": ["issue", "arl", "import-arl", "show"],
     "repo": ["publish"],
     "audit": ["export", "verify", "report"],
 }

@@ -65,7 +65,7 @@ def test_refused_operator(ca: CaHome, prepare: Callable[[CaHome], list[str]], co
                           words: str) -> None:
     extra = prepare(ca)
     before, audit_before = ca.snapshot(), len(ca.audit())
-    ceremonies = sorted((ca.home / "ceremonies").iterdir())
+    bundles = sorted((ca.home / "bundles").iterdir())
 
     result = ca.run(*command, *extra)
 
@@ -73,7 +73,7 @@ def test_refused_operator(ca: CaHome, prepare: Callable[[CaHome], list[str]], co
     refusal = ca.audit()[-1]
     assert refusal["event"] == ".".join(command[:2]) and json.loads(refusal["details"])["error"] == "auth"
     assert json.loads(refusal["statements"]) == []  # no statement of a refused operator is kept as if valid
-    assert sorted((ca.home / "ceremonies").iterdir()) == ceremonies  # no transcript of a refused ceremony
+    assert sorted((ca.home / "bundles").iterdir()) == bundles  # no request bundle of a refused ceremony
 
 
 def _audit_column(ca: CaHome, column: str, event: str, object_id: str | None = None) -> Any:

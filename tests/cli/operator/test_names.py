@@ -108,7 +108,7 @@ def test_keygen_refuses_a_name_equal_to_a_credential_ignoring_case(ca: CaHome) -
 
 
 def test_init_refuses_a_bootstrap_operator_name_that_is_a_path(ca_template: Path, tmp_path: Path) -> None:
-    keys, home = ca_template / "credentials", tmp_path / "new-home"
+    keys, home = ca_template / "home" / "credentials", tmp_path / "new-home"
 
     result = run_s1spki(home, "init", "--softhsm", "--custodian", f"../alice={keys / 'alice.pub.pem'}",
                         "--custodian", f"bob={keys / 'bob.pub.pem'}", "--ra-manager", f"carol={keys / 'carol.pub.pem'}")
