@@ -126,7 +126,7 @@ class Est(StrictTable):
 
     # re-enrolment is allowed in the last renewal_window_days of a certificate's validity (spec 5: re-key is a new
     # key pair, authenticated like the first request; here by the component's current certificate)
-    renewal_window_days: Annotated[int, Field(ge=1, le=3650)] = 60
+    renewal_window_days: Annotated[int, Field(ge=1, le=36500)] = 60
     # the certificate a re-enrolment replaces is revoked with this reason (a reason of [revocation])
     superseded_reason: str = "superseded"
     # how long an enrolment authorisation stays usable: by default, and at most
