@@ -12,6 +12,8 @@ Revision ID: 0003
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,19 +23,44 @@ branch_labels = None
 depends_on = None
 
 
+_NEW_COLUMNS = (("kind", sa.String(16)), ("expires_at", sa.String(32)), ("secret_hash", sa.String(200)),
+                ("renews", sa.Integer()))
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        # SQLite changes a column's nullability by copying the table; approvals, serials and certificates refer to
-        # it, so their references are checked at commit (defer_foreign_keys holds only for this transaction).
-        op.execute("PRAGMA defer_foreign_keys = ON")
-    with op.batch_alter_table("requests") as batch:
-        batch.alter_column("csr_der", existing_type=sa.LargeBinary(), nullable=True)
-        batch.alter_column("key_sha256", existing_type=sa.String(64), nullable=True)
-        batch.add_column(sa.Column("kind", sa.String(16), nullable=True))
-        batch.add_column(sa.Column("expires_at", sa.String(32), nullable=True))
-        batch.add_column(sa.Column("secret_hash", sa.String(200), nullable=True))
-        batch.add_column(sa.Column("renews", sa.Integer(), nullable=True))
-        batch.create_foreign_key("requests_renews_fkey", "certificates", ["renews"], ["id"])
+        _sqlite()
+        return
+    op.alter_column("requests", "csr_der", existing_type=sa.LargeBinary(), nullable=True)
+    op.alter_column("requests", "key_sha256", existing_type=sa.String(64), nullable=True)
+    for name, kind in _NEW_COLUMNS:
+        op.add_column("requests", sa.Column(name, kind, nullable=True))
+    op.create_foreign_key("requests_renews_fkey", "requests", "certificates", ["renews"], ["id"])
+
+
+_OPTIONAL = (re.compile(r"(\bcsr_der\s+BLOB)\s+NOT NULL"), re.compile(r"(\bkey_sha256\s+VARCHAR\(64\))\s+NOT NULL"))
+
+
+def _sqlite() -> None:
+    """SQLite cannot drop a NOT NULL with ALTER TABLE, and making the table again would rewrite, with foreign keys on,
+    every reference to it. Dropping a NOT NULL changes nothing stored, so it is done as SQLite documents for such
+    changes (ALTER TABLE, "Making Other Kinds Of Table Schema Changes"): the table's definition edited in the
+    schema table and the schema version moved on, inside this transaction."""
+    conn = op.get_bind()
+    sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'requests'").scalar()
+    for pattern in _OPTIONAL:
+        sql, found = pattern.subn(r"\1", str(sql))
+        if found != 1:
+            raise RuntimeError(f"the requests table is not as revision 0002 made it ({pattern.pattern})")
+    version = conn.exec_driver_sql("PRAGMA schema_version").scalar()
+    conn.exec_driver_sql("PRAGMA writable_schema = ON")
+    conn.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'requests'", (sql,))
+    conn.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    conn.exec_driver_sql("PRAGMA writable_schema = OFF")
+    for name, kind in _NEW_COLUMNS[:-1]:
+        op.add_column("requests", sa.Column(name, kind, nullable=True))
+    conn.exec_driver_sql("ALTER TABLE requests ADD COLUMN renews INTEGER CONSTRAINT requests_renews_fkey "
+                         "REFERENCES certificates (id)")
 
 
 def downgrade() -> None:
