@@ -150,8 +150,8 @@ def main() -> None:
         print(f"  pipeline / ceiling:                                 {ratio:10.3f}")
         per_cert_ms = pipeline / args.issue * 1000
         print(f"  pipeline time per certificate:                      {per_cert_ms:10.2f} ms")
-        audit_figures(app, carol, dave, home, args)
         est_figures(app, carol, dave, home, args, args.issue / pipeline)
+        audit_figures(app, carol, dave, home, args)
         app.close()
 
 
