@@ -227,9 +227,6 @@ def audit_figures(app: Runtime, carol: Command, dave: Command, home: Path, args:
     print(f"  verify, JSON Lines export (file read + check):      {rate(verdict.records, offline)}  (target >= 200000)")
 
 
-if __name__ == "__main__":
-    main()
-
 
 def est_figures(app: Runtime, carol: Command, dave: Command, home: Path, args: argparse.Namespace,
                 issue_rate: float) -> None:
@@ -328,3 +325,7 @@ def _tls_files(directory: Path) -> tuple[Path, Path, Path]:
     paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return paths
+
+
+if __name__ == "__main__":
+    main()
