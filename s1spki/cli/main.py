@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from s1spki.cli import audit, ceremony, cert, crl, db, init, lint, operator, org, policy, repo, request
+from s1spki.cli import audit, ceremony, cert, crl, db, est, init, lint, operator, org, policy, repo, request
 from s1spki.cli.context import CliContext, RuntimeFactory, use_runtime_factory
 from s1spki.errors import S1spkiError
 from s1spki.home.config import resolve_home
@@ -50,6 +50,7 @@ app.add_typer(crl.app, name="crl")
 app.add_typer(repo.app, name="repo")
 app.add_typer(db.app, name="db")
 app.add_typer(policy.app, name="policy")
+app.add_typer(est.app, name="est")
 
 
 def _json_requested(argv: list[str]) -> bool:

@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from s1spki.values.datafile import DataFolder, one_of, tree_hash
 
-from .model import END_ENTITY_KEY_USAGES, CaProfile, EndEntityProfile, NameLimits, Policy
+from .model import END_ENTITY_KEY_USAGES, CaProfile, EndEntityProfile, EstSettings, NameLimits, Policy
 from .schema import PROFILE_FILES, EndEntityProfileFile, PolicyFile, RolesFile
 
 
@@ -52,6 +52,8 @@ def load_policy(directory: Path) -> Policy:
         root=root,
         issuing=issuing,
         end_entity=MappingProxyType(end_entity),
+        est=EstSettings(main.est.renewal_window_days, main.est.superseded_reason, main.est.authorisation_default_hours,
+                        main.est.authorisation_max_hours, main.est.channel_binding),
     )
 
 

@@ -121,6 +121,30 @@ class Names(StrictTable):
     evidence: Annotated[int, Field(ge=1, le=1024)]
 
 
+class Est(StrictTable):
+    """[est]: enrolment and re-enrolment of S1SP components over EST (RFC 7030) [choice]."""
+
+    # re-enrolment is allowed in the last renewal_window_days of a certificate's validity (spec 5: re-key is a new
+    # key pair, authenticated like the first request; here by the component's current certificate)
+    renewal_window_days: Annotated[int, Field(ge=1, le=36500)] = 60
+    # the certificate a re-enrolment replaces is revoked with this reason (a reason of [revocation])
+    superseded_reason: str = "superseded"
+    # how long an enrolment authorisation stays usable: by default, and at most
+    authorisation_default_hours: Annotated[int, Field(ge=1, le=8760)] = 168
+    authorisation_max_hours: Annotated[int, Field(ge=1, le=8760)] = 720
+    # RFC 7030 3.5: the CSR's challengePassword carries the TLS channel's tls-unique (TLS 1.2); "optional" checks a
+    # binding the client sends, "required" refuses an enrolment without one
+    channel_binding: Literal["optional", "required"] = "optional"
+
+    @field_validator("authorisation_max_hours")
+    @classmethod
+    def _max_covers_default(cls, value: int, info: ValidationInfo) -> int:
+        default = info.data.get("authorisation_default_hours")
+        if default is not None and value < default:
+            raise ValueError(f"must be at least authorisation_default_hours ({default}), not {value}")
+        return value
+
+
 class PolicyFile(StrictTable):
     """policy.toml."""
 
@@ -134,6 +158,7 @@ class PolicyFile(StrictTable):
     revocation: Revocation
     intake: Intake
     names: Names
+    est: Est = Est()
 
     @field_validator("environment")
     @classmethod
@@ -141,6 +166,15 @@ class PolicyFile(StrictTable):
         oids = info.data.get("policy_oids")
         if oids is not None and value not in oids:
             raise ValueError(f"{value!r} has no OID in [policy_oids] (set policy_oids.{value})")
+        return value
+
+    @field_validator("est")
+    @classmethod
+    def _superseded_reason_allowed(cls, value: Est, info: ValidationInfo) -> Est:
+        revocation = info.data.get("revocation")
+        if revocation is not None and value.superseded_reason not in revocation.reasons:
+            raise refusal([(("superseded_reason",), f"{value.superseded_reason!r} is not one of "
+                                                    "revocation.reasons")])
         return value
 
 

@@ -103,7 +103,7 @@ class StoreReader:
 
     def pending_requests_for_key(self, key_sha256: str) -> list[int]:
         query = sa.select(t.requests.c.id).where(t.requests.c.key_sha256 == key_sha256,
-                                                 t.requests.c.status == "submitted")
+                                                 t.requests.c.status.in_(("submitted", "issuing")))
         return [r[0] for r in self._rows(query, "checking pending requests")]
 
     # certificates
@@ -114,6 +114,19 @@ class StoreReader:
     def certificate(self, cert_id: int) -> CertificateRecord | None:
         rows = self._rows(sa.select(t.certificates).where(t.certificates.c.id == cert_id), "reading a certificate")
         return _certificate(rows[0]) if rows else None
+
+    def certificate_by_fingerprint(self, fingerprint: str) -> CertificateRecord | None:
+        """The certificate whose DER has this SHA-256 (hex), e.g. the one a TLS client presented."""
+        rows = self._rows(sa.select(t.certificates).where(t.certificates.c.fingerprint == fingerprint),
+                          "reading a certificate")
+        return _certificate(rows[0]) if rows else None
+
+    def valid_certificates_of(self, eui64: str, key_usage: str) -> list[CertificateRecord]:
+        """The valid end-entity certificates for an EUI-64 and key usage, oldest first."""
+        query = (sa.select(t.certificates).where(t.certificates.c.eui64 == eui64, t.certificates.c.kind == "end-entity",
+                                                 t.certificates.c.key_usage == key_usage,
+                                                 t.certificates.c.status == "valid").order_by(t.certificates.c.id))
+        return [_certificate(r) for r in self._rows(query, "reading certificates")]
 
     def certificate_by_serial(self, serial: str, issuer_cn: str | None = None) -> list[CertificateRecord]:
         query = sa.select(t.certificates).where(t.certificates.c.serial == serial)
@@ -368,9 +381,10 @@ def _request_query() -> Any:
 
 def _request(row: Any) -> RequestRecord:
     return RequestRecord(row.id, row.org_id, row.org_name, row.role, row.key_usage, row.eui64, row.common_name,
-                         bytes(row.csr_der), row.key_sha256, row.status, row.submitted_by, row.submitted_at,
-                         row.policy_hash, row.rapp_hash, row.certificate_id, row.aro_name, json.loads(row.rule),
-                         row.digest, row.claimed_by, row.claimed_at)
+                         None if row.csr_der is None else bytes(row.csr_der), row.key_sha256, row.status,
+                         row.submitted_by, row.submitted_at, row.policy_hash, row.rapp_hash, row.certificate_id,
+                         row.aro_name, json.loads(row.rule), row.digest, row.claimed_by, row.claimed_at, row.kind,
+                         row.expires_at, row.secret_hash, row.renews)
 
 
 def _officers(conn: Connection, where: Any) -> list[OfficerRecord]:

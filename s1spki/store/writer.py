@@ -205,6 +205,18 @@ class ChangeTx:
         if changed.rowcount:
             self._wrote("requests", request_id)
 
+    def abandon_request(self, request_id: int, claimant: str) -> None:
+        """A component's request that could not be issued ends rejected (its key is then free for another
+        request): while it waits, or while this command holds its claim."""
+        changed = self.conn.execute(t.requests.update()
+                                    .where(t.requests.c.id == request_id,
+                                           sa.or_(t.requests.c.status == "submitted",
+                                                  sa.and_(t.requests.c.status == "issuing",
+                                                          t.requests.c.claimed_by == claimant)))
+                                    .values(status="rejected", claimed_by=None, claimed_at=None))
+        if changed.rowcount:
+            self._wrote("requests", request_id)
+
     def mark_request_issued(self, request_id: int, certificate_id: int, claimant: str) -> None:
         """The claimed request is issued; Duplicate unless this command still holds its claim."""
         changed = self.conn.execute(t.requests.update()
