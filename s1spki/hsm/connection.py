@@ -161,6 +161,10 @@ class Hsm:
 
         return self._live().run(op, action="listing secret keys", retry=True)
 
+    def secret_key_details(self) -> list[dict[str, Any]]:
+        """Label and protection attributes of every secret key on the token."""
+        return self._live().run(objects.secret_key_details, action="listing secret keys", retry=True)
+
     def mac(self, label: str, data: bytes) -> bytes:
         """HMAC-SHA256 of `data` with the token's secret key `label` (CKM_SHA256_HMAC)."""
         conn = self._live()
