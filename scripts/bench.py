@@ -21,6 +21,11 @@ Then EST (s1spki.est):
      4 concurrent clients, every gate on (the one-time secret's scrypt, intake, registry checks, approvals, lint,
      HSM signature, store and audit record, checkpoint), beside the `cert issue` figure of 3. The enrolment
      authorisations are made and approved before the clock starts.
+
+
+Then the listings (s1spki/cli, s1spki/store/reader.py): --list-certificates (default 200,000) certificate rows
+put in the store in bulk (untimed), then `s1spki cert list` as a table and with --json, each in a process of its
+own: the time to the last row and the process's peak memory.
 """
 
 from __future__ import annotations
@@ -104,6 +109,10 @@ def main() -> None:
                         "alternating")
     parser.add_argument("--verify-records", type=int, default=200_000)
     parser.add_argument("--est", type=int, default=40, help="enrolments over EST per concurrency level")
+
+
+    parser.add_argument("--list-certificates", type=int, default=200_000, help="certificates in the store for "
+                        "the listing figures")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="s1spki-bench-") as tmp:
@@ -153,6 +162,7 @@ def main() -> None:
         print(f"  pipeline time per certificate:                      {per_cert_ms:10.2f} ms")
         est_figures(app, carol, dave, home, args, args.issue / pipeline)
         audit_figures(app, carol, dave, home, args)
+        listing_figures(app, home, args.list_certificates)
         app.close()
 
 
@@ -351,6 +361,34 @@ def _tls_files(directory: Path) -> tuple[Path, Path, Path]:
     paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return paths
+
+
+def timed_listing(home: Path, *args: str) -> tuple[float, int, int]:
+    """Run `s1spki --home HOME ARGS` with its output to a file; (seconds, peak memory in MiB, bytes written)."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "s1spki", "--home", str(home), *args], stdout=out,
+                                 stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            sys.exit(f"bench: s1spki {' '.join(args)} failed: {child.stderr.read().decode().strip()}")  # type: ignore[union-attr]
+        return seconds, usage.ru_maxrss // 1024, out.seek(0, os.SEEK_END)  # ru_maxrss is in KiB on Linux
+
+
+def listing_figures(app: Runtime, home: Path, count: int) -> None:
+    """`cert list` over `count` more certificates (rows inserted in bulk, untimed), table and --json."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_crl import ISSUING, insert_certificates
+
+    insert_certificates(app, ISSUING, count, revoked=False)
+    total = sum(1 for _ in app.store.reader.iter_certificates())
+    print(f"listings (cert list over {total} certificates, one process each, output to a file)")
+    for label, args in (("table", ("cert", "list")), ("--json", ("--json", "cert", "list")),
+                        ("--limit 20 --status valid", ("cert", "list", "--limit", "20", "--status", "valid"))):
+        seconds, peak, size = timed_listing(home, *args)
+        print(f"  cert list, {label + ':':<36}{seconds:8.2f} s, peak {peak} MiB, {size / 2**20:.1f} MiB written")
 
 
 if __name__ == "__main__":

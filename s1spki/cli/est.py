@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from s1spki.cli.context import AS_HELP, get, note
+from s1spki.cli import params
+from s1spki.cli.context import get, note
 from s1spki.errors import UsageError
 
 app = typer.Typer(help="EST for S1SP components: serve, authorise a first enrolment, and (on a component, no CA home "
@@ -24,13 +25,15 @@ def _seconds(text: str, option: str) -> int:
     return seconds
 
 
-@app.command("serve")
+@app.command("serve", epilog="Example: s1spki est serve --listen 0.0.0.0:8443 --tls-cert est-tls.pem "
+             "--tls-key est-tls.key --workers 4")
 def serve(
     ctx: typer.Context,
-    listen: str = typer.Option(..., "--listen", help="HOST:PORT to listen on, e.g. 127.0.0.1:8443."),
-    tls_cert: Path = typer.Option(..., "--tls-cert", help="The server's TLS certificate chain (PEM)."),
-    tls_key: Path = typer.Option(..., "--tls-key", help="The server's TLS private key (PEM)."),
-    workers: int = typer.Option(4, "--workers", help="Worker processes (each its own HSM session)."),
+    listen: str = typer.Option(..., "--listen", metavar="HOST:PORT",
+                               help="HOST:PORT to listen on, e.g. 127.0.0.1:8443."),
+    tls_cert: Path = typer.Option(..., "--tls-cert", metavar="FILE", help="The server's TLS certificate chain (PEM)."),
+    tls_key: Path = typer.Option(..., "--tls-key", metavar="FILE", help="The server's TLS private key (PEM)."),
+    workers: int = typer.Option(4, "--workers", metavar="N", help="Worker processes (each its own HSM session)."),
 ) -> None:
     """Serve EST over HTTPS (TLS 1.2 and 1.3) until SIGTERM: cacerts, csrattrs, simpleenroll, simplereenroll
     under /.well-known/est/ (optionally /.well-known/est/LABEL/ for one of several issuing CAs), and /health."""
@@ -43,21 +46,25 @@ def serve(
     run(cli.home, factory, listen, tls_cert, tls_key, workers)
 
 
-@app.command("authorise")
+@app.command("authorise", epilog="Example: s1spki est authorise --org \"Acme Energy Ltd\" --aro \"Ann Officer\" "
+             "--role supplier --key-usage digitalSignature --eui64 90B3D51F30010000 --valid-for 3d "
+             "--secret-out meter-7.secret --as carol")
 def authorise(
     ctx: typer.Context,
-    org: str = typer.Option(..., "--org", help="The subscriber organisation."),
-    role: str = typer.Option(..., "--role", help="Remote-party role, e.g. supplier."),
-    key_usage: str = typer.Option(..., "--key-usage", help="digitalSignature or keyAgreement."),
-    eui64: str = typer.Option(..., "--eui64", help="The EUI-64 entity id the certificate is for."),
-    cn: str | None = typer.Option(None, "--cn", help="Optional common name (UTF8String)."),
-    aro: str | None = typer.Option(None, "--aro", help="The organisation's ARO on whose behalf it is made."),
-    valid_for: str | None = typer.Option(None, "--valid-for",
+    org: str = params.org_option("The subscriber organisation.", required=True),
+    role: str = typer.Option(..., "--role", metavar="ROLE", help="Remote-party role, e.g. supplier."),
+    key_usage: str = typer.Option(..., "--key-usage", metavar="USAGE", help="digitalSignature or keyAgreement."),
+    eui64: str = typer.Option(..., "--eui64", metavar="EUI64", help="The EUI-64 entity id the certificate is for."),
+    cn: str | None = typer.Option(None, "--cn", metavar="CN", help="Optional common name (UTF8String)."),
+    aro: str | None = typer.Option(None, "--aro", metavar="NAME",
+                                   help="The organisation's ARO on whose behalf it is made."),
+    valid_for: str | None = typer.Option(None, "--valid-for", metavar="DURATION",
                                          help="How long it may be used, e.g. 7d (default and ceiling: "
                                               "policy/policy.toml [est])."),
-    secret_out: Path = typer.Option(..., "--secret-out", help="Where to write the one-time secret (mode 0600); "
+    secret_out: Path = typer.Option(..., "--secret-out", metavar="FILE",
+                                    help="Where to write the one-time secret (mode 0600); "
                                     "hand it to the component by a channel of its own."),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    as_: list[str] = params.as_option("the RA operator; the approval comes with `request approve`"),
 ) -> None:
     """Authorise a component's first enrolment over EST: a request without a CSR, to be approved with `request
     approve`; the component enrols with its id and the one-time secret (HTTP Basic)."""
@@ -90,16 +97,20 @@ def _server(server: str, ca_cert: Path):  # type: ignore[no-untyped-def]
     return Server(server, ca_cert)
 
 
-@app.command("enroll")
+@app.command("enroll", epilog="Example: s1spki est enroll --server https://est.example:8443 --ca-cert est-tls-ca.pem "
+             "--id 7 --secret-file meter-7.secret --key-out ds.key --cert-out ds.pem")
 def enroll(
     ctx: typer.Context,
-    server: str = typer.Option(..., "--server", help="https://HOST:PORT of the EST server "
+    server: str = typer.Option(..., "--server", metavar="URL", help="https://HOST:PORT of the EST server "
                                "(or https://HOST:PORT/.well-known/est/LABEL)."),
-    ca_cert: Path = typer.Option(..., "--ca-cert", help="The trust anchor of the server's TLS certificate (PEM)."),
-    id_: str = typer.Option(..., "--id", help="The enrolment authorisation's id."),
-    secret_file: Path = typer.Option(..., "--secret-file", help="The file holding its one-time secret."),
-    key_out: Path = typer.Option(..., "--key-out", help="Where to write the new private key (mode 0600)."),
-    cert_out: Path = typer.Option(..., "--cert-out", help="Where to write the certificate (PEM)."),
+    ca_cert: Path = typer.Option(..., "--ca-cert", metavar="FILE",
+                                 help="The trust anchor of the server's TLS certificate (PEM)."),
+    id_: str = typer.Option(..., "--id", metavar="ID", help="The enrolment authorisation's id."),
+    secret_file: Path = typer.Option(..., "--secret-file", metavar="FILE",
+                                     help="The file holding its one-time secret."),
+    key_out: Path = typer.Option(..., "--key-out", metavar="FILE",
+                                 help="Where to write the new private key (mode 0600)."),
+    cert_out: Path = typer.Option(..., "--cert-out", metavar="FILE", help="Where to write the certificate (PEM)."),
 ) -> None:
     """On a component (no CA home needed): make a P-256 key here and enrol it for the first time."""
     from s1spki.est.client import enroll as run
@@ -112,20 +123,27 @@ def enroll(
              f"key in {key_out}, certificate in {cert_out}")
 
 
-@app.command("renew")
+@app.command("renew", epilog="Example: s1spki est renew --daemon --server https://est.example:8443 "
+             "--ca-cert est-tls-ca.pem --cert ds.pem --key ds.key --before 60d --exec \"systemctl reload meter\"")
 def renew(
     ctx: typer.Context,
-    server: str = typer.Option(..., "--server", help="https://HOST:PORT of the EST server."),
-    ca_cert: Path = typer.Option(..., "--ca-cert", help="The trust anchor of the server's TLS certificate (PEM)."),
-    cert: Path = typer.Option(..., "--cert", help="The certificate to renew (PEM); replaced in place."),
-    key: Path = typer.Option(..., "--key", help="Its private key (PEM); replaced by a new key in place."),
-    before: str = typer.Option("60d", "--before", help="Renew when less than this is left, e.g. 60d."),
-    auth_cert: Path | None = typer.Option(None, "--auth-cert", help="For a keyAgreement certificate: the same "
+    server: str = typer.Option(..., "--server", metavar="URL", help="https://HOST:PORT of the EST server."),
+    ca_cert: Path = typer.Option(..., "--ca-cert", metavar="FILE",
+                                 help="The trust anchor of the server's TLS certificate (PEM)."),
+    cert: Path = typer.Option(..., "--cert", metavar="FILE", help="The certificate to renew (PEM); replaced in place."),
+    key: Path = typer.Option(..., "--key", metavar="FILE",
+                             help="Its private key (PEM); replaced by a new key in place."),
+    before: str = typer.Option("60d", "--before", metavar="DURATION",
+                               help="Renew when less than this is left, e.g. 60d."),
+    auth_cert: Path | None = typer.Option(None, "--auth-cert", metavar="FILE",
+                                          help="For a keyAgreement certificate: the same "
                                           "component's digitalSignature certificate, to authenticate with."),
-    auth_key: Path | None = typer.Option(None, "--auth-key", help="The key of --auth-cert."),
+    auth_key: Path | None = typer.Option(None, "--auth-key", metavar="FILE", help="The key of --auth-cert."),
     daemon: bool = typer.Option(False, "--daemon", help="Keep running: renew whenever due, back off on errors."),
-    check_every: str = typer.Option("1h", "--check-every", help="With --daemon: how often to look at the files."),
-    exec_: str | None = typer.Option(None, "--exec", help="A command to run after each renewal (no shell), e.g. "
+    check_every: str = typer.Option("1h", "--check-every", metavar="DURATION",
+                                    help="With --daemon: how often to look at the files."),
+    exec_: str | None = typer.Option(None, "--exec", metavar="COMMAND",
+                                     help="A command to run after each renewal (no shell), e.g. "
                                      "'systemctl reload my-service'."),
 ) -> None:
     """On a component (no CA home needed): renew with the current certificate over mutual TLS when due."""

@@ -162,6 +162,10 @@ class Hsm:
         # an empty listing on a token that holds the home's keys is doubted: checked once after a fresh login
         return self._live().run(op, action="listing secret keys", retry=True, refresh_if=lambda found: not found)
 
+    def secret_key_details(self) -> list[dict[str, Any]]:
+        """Label and protection attributes of every secret key on the token."""
+        return self._live().run(objects.secret_key_details, action="listing secret keys", retry=True)
+
     def mac(self, label: str, data: bytes) -> bytes:
         """HMAC-SHA256 of `data` with the token's secret key `label` (CKM_SHA256_HMAC)."""
         conn = self._live()

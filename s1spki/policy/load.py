@@ -26,7 +26,7 @@ def load_policy(directory: Path) -> Policy:
             if profile.lifetime_years > issuing.lifetime_years:
                 folder.refuse(f"profiles/{profile.name}.toml", "lifetime_years",
                               f"{profile.lifetime_years} exceeds the issuing CA's {issuing.lifetime_years}"
-                              " (spec 4: issuing >= longest end-entity lifetime)")
+                              ": a CA never issues what outlives it")
     folder.raise_if_any()
     assert main is not None and roles is not None and root is not None and issuing is not None
     return Policy(

@@ -18,8 +18,8 @@ from s1spki.values.strict_model import StrictTable
 from .model import CA_KEY_USAGES, END_ENTITY_KEY_USAGES, EXTENSION_OIDS, REVOCATION_REASON_CODES
 
 # spec 5: never certificateHold (no suspension); RFC 5280 5.3.1: omit rather than use unspecified.
-NEVER_REASONS = {"certificateHold": "S1SPKI never suspends a certificate (spec 5)",
-                 "removeFromCRL": "S1SPKI never suspends a certificate (spec 5)",
+NEVER_REASONS = {"certificateHold": "S1SPKI never suspends a certificate",
+                 "removeFromCRL": "S1SPKI never suspends a certificate",
                  "unspecified": "RFC 5280 5.3.1 says to omit the reason rather than use unspecified"}
 
 
@@ -243,7 +243,7 @@ class _CaProfileFile(StrictTable):
     def _ca_key_usage(cls, value: list[str]) -> list[str]:
         # spec 4: keyUsage critical, keyCertSign and cRLSign, nothing else
         if set(value) != set(CA_KEY_USAGES):
-            raise ValueError(f"a CA certificate has exactly keyCertSign and cRLSign (spec 4), not {value}")
+            raise ValueError(f"a CA certificate has exactly keyCertSign and cRLSign, not {value}")
         return value
 
 
@@ -262,7 +262,7 @@ class RootProfileFile(_CaProfileFile):
     @classmethod
     def _root_extensions(cls, value: list[str]) -> list[str]:
         missing = [e for e in _CA_REQUIRED if e not in value]
-        problems = [f"must include {', '.join(missing)} (spec 2, 4)"] if missing else []
+        problems = [f"must include {', '.join(missing)}"] if missing else []
         if "authorityKeyIdentifier" in value:
             problems.append("the root has no authorityKeyIdentifier")  # spec 2.6: it is self-signed
         if problems:
@@ -283,7 +283,7 @@ class IssuingProfileFile(_CaProfileFile):
         # spec 2.6: every certificate but the self-signed root carries the AKI
         missing = [e for e in (*_CA_REQUIRED, "authorityKeyIdentifier") if e not in value]
         if missing:
-            raise ValueError(f"must include {', '.join(missing)} (spec 2, 4)")
+            raise ValueError(f"must include {', '.join(missing)}")
         return value
 
 
@@ -307,7 +307,7 @@ class EndEntityProfileFile(StrictTable):
         # spec 3: a party holds separate signing and key-agreement certificates
         if len(value) != 1 or value[0] not in END_ENTITY_KEY_USAGES:
             raise ValueError("an end-entity certificate has exactly one of digitalSignature or keyAgreement"
-                             f" (spec 3), not {value}")
+                             f", not {value}")
         return value
 
     @field_validator("extensions")
@@ -319,7 +319,7 @@ class EndEntityProfileFile(StrictTable):
             return value
         expected = set(_EE_REQUIRED) | ({"basicConstraints"} if basic == "critical-false" else set())
         if set(value) != expected:
-            raise ValueError(f"must list exactly {', '.join(sorted(expected))} (spec 3, basic_constraints ="
+            raise ValueError(f"must list exactly {', '.join(sorted(expected))} (for basic_constraints ="
                              f" {basic!r}), not {value}")
         return value
 

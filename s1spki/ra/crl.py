@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from s1spki.audit.record import AuditEvent
@@ -101,9 +102,11 @@ def due(cmd: Command, ca: CaRecord) -> bool:
     return parse_iso(current.this_update) + period <= cmd.clock.now()
 
 
-def issue_scheduled(cmd: Command, kind: str, ca_name: str | None = None, if_due: bool = False) -> CrlRecord | None:
+def issue_scheduled(cmd: Command, kind: str, ca_name: str | None = None, if_due: bool = False,
+                    started: Callable[[], None] | None = None) -> CrlRecord | None:
     """`crl issue` (kind "crl") or `crl arl` (kind "arl"): issue now, or with `if_due` only when policy/'s
-    re-issue period has passed (None when it has not); authorised as rapp/ says for crl.issue or crl.arl."""
+    re-issue period has passed (None when it has not); authorised as rapp/ says for crl.issue or crl.arl.
+    `started` is told when the long part begins, once the participants are authorised (a progress bar)."""
     operation = OPERATIONS[kind]
     event = cmd.event(operation, "crl", ca_name)
     with cmd.refusals_recorded(event):
@@ -113,4 +116,6 @@ def issue_scheduled(cmd: Command, kind: str, ca_name: str | None = None, if_due:
         issuer = open_issuer(cmd, ca)  # an unavailable HSM or a mismatched key fails before anything changes
         auth = cmd.authorise(operation, {"ca": ca.name, "kind": kind})
         event = dataclasses.replace(event, object_id=ca.name).attributed(auth.actor, auth.actor_role, auth.records())
+    if started is not None:
+        started()
     return issue(cmd, ca, issuer, event)

@@ -120,7 +120,7 @@ def _check(cmd: Command, certificate: CertificateRecord, reason: str) -> CaRecor
         when = f" ({previous.reason}, {previous.revoked_at})" if previous else ""
         raise PolicyRefused(f"certificate {_name(certificate)} is already {certificate.status}{when}")
     if reason not in cmd.policy.revocation_reasons:
-        never = " (S1SPKI never suspends a certificate, spec 5)" if reason == "certificateHold" else ""
+        never = " (S1SPKI never suspends a certificate)" if reason == "certificateHold" else ""
         raise PolicyRefused(f"revocation reason {reason!r} is not allowed{never}: policy/policy.toml [revocation] "
                             f"allows {', '.join(cmd.policy.revocation_reasons)}")
     signer = cmd.reader.ca(certificate.issuer_cn)
