@@ -74,8 +74,10 @@ class IntegrityRefused(Refused):
 
 
 class NotFound(Refused):
-    """The named object (request, certificate, organisation, operator) does not exist."""
+    """The named object (request, certificate, organisation, operator) does not exist: a usage error (exit 2,
+    interface.md), still recorded as a refusal when a change named it."""
 
+    exit_code = 2
     kind = "not-found"
 
 

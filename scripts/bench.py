@@ -15,6 +15,17 @@ Then the audit trail's figures (s1spki.audit):
   5. verification speed over --verify-records real chained records written through the store (copies of
      the run's own issuance records, checkpointed every `[audit] checkpoint_every` as in production):
      the live trail read from SQLite, and a JSON Lines export read from its file.
+
+Then EST (s1spki.est):
+  6. first enrolments per second over TLS on 127.0.0.1 against `s1spki est serve` (4 worker processes), with 1 and
+     4 concurrent clients, every gate on (the one-time secret's scrypt, intake, registry checks, approvals, lint,
+     HSM signature, store and audit record, checkpoint), beside the `cert issue` figure of 3. The enrolment
+     authorisations are made and approved before the clock starts.
+
+
+Then the listings (s1spki/cli, s1spki/store/reader.py): --list-certificates (default 200,000) certificate rows
+put in the store in bulk (untimed), then `s1spki cert list` as a table and with --json, each in a process of its
+own: the time to the last row and the process's peak memory.
 """
 
 from __future__ import annotations
@@ -97,6 +108,11 @@ def main() -> None:
     parser.add_argument("--audit-rounds", type=int, default=2, help="rounds of --issue issuances, audit on and off "
                         "alternating")
     parser.add_argument("--verify-records", type=int, default=200_000)
+    parser.add_argument("--est", type=int, default=40, help="enrolments over EST per concurrency level")
+
+
+    parser.add_argument("--list-certificates", type=int, default=200_000, help="certificates in the store for "
+                        "the listing figures")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="s1spki-bench-") as tmp:
@@ -144,7 +160,9 @@ def main() -> None:
         print(f"  pipeline / ceiling:                                 {ratio:10.3f}")
         per_cert_ms = pipeline / args.issue * 1000
         print(f"  pipeline time per certificate:                      {per_cert_ms:10.2f} ms")
+        est_figures(app, carol, dave, home, args, args.issue / pipeline)
         audit_figures(app, carol, dave, home, args)
+        listing_figures(app, home, args.list_certificates)
         app.close()
 
 
@@ -243,6 +261,134 @@ def audit_figures(app: Runtime, carol: Command, dave: Command, home: Path, args:
     offline = time.perf_counter() - start
     assert verdict.ok and verdict.records == exported.body["count"] >= records, verdict.problems
     print(f"  verify, JSON Lines export (file read + check):      {rate(verdict.records, offline)}  (target >= 200000)")
+
+
+
+def est_figures(app: Runtime, carol: Command, dave: Command, home: Path, args: argparse.Namespace,
+                issue_rate: float) -> None:
+    """Enrolments per second over TLS with 1 and 4 concurrent clients (bounded: --est each, 120 s per level)."""
+    import base64
+    import concurrent.futures
+    import http.client
+    import signal
+    import socket
+
+    from s1spki.est import wire
+    from s1spki.est.tls import client_context
+    from s1spki.ra.enrolment import authorise_enrolment
+
+    tls = home / "bench-tls"
+    tls.mkdir()
+    trust, cert, key = _tls_files(tls)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    levels = (1, 4)
+    made = {level: [] for level in levels}
+    for level in levels:
+        for _ in range(args.est):
+            record, secret = authorise_enrolment(carol, ORG, ARO, "supplier", "digitalSignature", EUI, None, None)
+            decide(dave, record.id, "approve")
+            made[level].append((record.id, secret))
+    server = subprocess.Popen([sys.executable, "-m", "s1spki", "--home", str(home), "est", "serve", "--listen",
+                               f"127.0.0.1:{port}", "--tls-cert", str(cert), "--tls-key", str(key), "--workers", "4"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    context = client_context(trust)
+
+    def post(path: str, body: bytes | None = None, auth: str | None = None) -> int:
+        connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=120)
+        headers = {"Content-Type": wire.PKCS10} if body else {}
+        if auth:
+            headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+        connection.request("POST" if body else "GET", path, body=body, headers=headers)
+        status = connection.getresponse().status
+        connection.close()
+        return status
+
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if post("/health") == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        else:
+            sys.exit("bench: the EST server did not start")
+        print("EST over TLS (s1spki est serve, 4 worker processes, 127.0.0.1)")
+        for level in levels:
+            bodies = [wire.base64_body(x509.load_pem_x509_csr(csr_pem()).public_bytes(serialization.Encoding.DER))
+                      for _ in made[level]]
+            start = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(level) as pool:
+                statuses = list(pool.map(lambda item: post("/.well-known/est/simpleenroll", item[1],
+                                                           f"{item[0][0]}:{item[0][1]}"),
+                                         zip(made[level], bodies, strict=True), timeout=120))
+            took = time.perf_counter() - start
+            assert statuses == [200] * len(statuses), statuses
+            print(f"  first enrolments, {level} concurrent client(s):      {rate(len(statuses), took)}")
+        print(f"  beside `cert issue` (one process, 3. above):        {issue_rate:10.1f}/s")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway TLS CA and server certificate for 127.0.0.1: (trust anchor, certificate, key)."""
+    import datetime
+    import ipaddress
+
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench TLS")])
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    period = {"not_valid_before": now - datetime.timedelta(minutes=5), "not_valid_after": now + datetime.timedelta(1)}
+    ca = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(period["not_valid_before"])
+          .not_valid_after(period["not_valid_after"])
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True).sign(ca_key, hashes.SHA256()))
+    server = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+              .serial_number(x509.random_serial_number()).not_valid_before(period["not_valid_before"])
+              .not_valid_after(period["not_valid_after"])
+              .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                             critical=False).sign(ca_key, hashes.SHA256()))
+    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return paths
+
+
+def timed_listing(home: Path, *args: str) -> tuple[float, int, int]:
+    """Run `s1spki --home HOME ARGS` with its output to a file; (seconds, peak memory in MiB, bytes written)."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "s1spki", "--home", str(home), *args], stdout=out,
+                                 stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            sys.exit(f"bench: s1spki {' '.join(args)} failed: {child.stderr.read().decode().strip()}")  # type: ignore[union-attr]
+        return seconds, usage.ru_maxrss // 1024, out.seek(0, os.SEEK_END)  # ru_maxrss is in KiB on Linux
+
+
+def listing_figures(app: Runtime, home: Path, count: int) -> None:
+    """`cert list` over `count` more certificates (rows inserted in bulk, untimed), table and --json."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_crl import ISSUING, insert_certificates
+
+    insert_certificates(app, ISSUING, count, revoked=False)
+    total = sum(1 for _ in app.store.reader.iter_certificates())
+    print(f"listings (cert list over {total} certificates, one process each, output to a file)")
+    for label, args in (("table", ("cert", "list")), ("--json", ("--json", "cert", "list")),
+                        ("--limit 20 --status valid", ("cert", "list", "--limit", "20", "--status", "valid"))):
+        seconds, peak, size = timed_listing(home, *args)
+        print(f"  cert list, {label + ':':<36}{seconds:8.2f} s, peak {peak} MiB, {size / 2**20:.1f} MiB written")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,13 @@ class ExportResult:
                 "checkpoints": len(self.body["checkpoints"]), **{k: self.body[k] for k in keep}}
 
 
+# told how many records were written, every so often, and the total first (a progress bar)
+Progress = Callable[..., None]
+STEP = 1000
+
+
 def export_trail(cmd: Command, start: str | None, end: str | None, fmt: str,
-                 out: Path) -> ExportResult:
+                 out: Path, progress: Progress | None = None) -> ExportResult:
     """Write the period's records and a signed manifest; the export itself is audited."""
     period, out, manifest_file = output_paths(fmt, start, end, out)
     event = cmd.event("audit.export", "audit-export", out.name, format=fmt,
@@ -48,7 +54,7 @@ def export_trail(cmd: Command, start: str | None, end: str | None, fmt: str,
                                           "an export")
         signer, first, last, event = allowed.signer, allowed.first, allowed.last, allowed.event
         key = cmd.runtime.open_audit_key(signer)
-        body, records = _write_records(cmd, fmt, first, last, out)
+        body, records = _write_records(cmd, fmt, first, last, out, progress or (lambda *_: None))
         body.update({"period": period.as_dict(), "audit_certificate": signer.pem(),
                      "audit_certificate_sha256": signer.fingerprint, "exported_at": iso(cmd.clock.now()),
                      "exported_by": allowed.actor, "records_file": out.name})
@@ -71,7 +77,7 @@ def export_trail(cmd: Command, start: str | None, end: str | None, fmt: str,
     return ExportResult(out, manifest_file, body)
 
 
-def _write_records(cmd: Command, fmt: str, first: int | None, last: int | None, out: Path
+def _write_records(cmd: Command, fmt: str, first: int | None, last: int | None, out: Path, progress: Progress
                    ) -> tuple[dict[str, Any], bytes]:
     """The records file's bytes and the manifest's description of them."""
     checkpoints = {cp.line(): cp for cp in read_checkpoint_file(cmd.runtime.config.audit.checkpoints_file).checkpoints}
@@ -86,6 +92,7 @@ def _write_records(cmd: Command, fmt: str, first: int | None, last: int | None, 
             checkpoints.setdefault(cp.line(), cp)
         if first is not None:
             start_hash = snapshot.hash_of(first - 1) if first > 1 else GENESIS_HASH
+            progress(0, (last or first) - first + 1)
             for row in snapshot.rows(first, last):
                 if writer is not None:
                     writer.writerow(csv_row(row))
@@ -94,6 +101,8 @@ def _write_records(cmd: Command, fmt: str, first: int | None, last: int | None, 
                 first_hash = first_hash or row[2]
                 last_hash = row[2]
                 count += 1
+                if count % STEP == 0:
+                    progress(STEP)
     text.flush()
     covering = sorted((cp for cp in checkpoints.values()
                        if first is not None and last is not None and first - 1 <= cp.seq <= last),

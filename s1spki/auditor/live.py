@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +137,10 @@ def _seals(cmd: Command, deep: bool) -> list[Problem]:
 
 
 def verify_live(cmd: Command, pinned: list[x509.Certificate] | None = None,
-                pinned_checkpoints: Sequence[tuple[int, str]] = (), deep: bool = False) -> Verdict:
-    """Verify the whole live trail (see module docstring)."""
+                pinned_checkpoints: Sequence[tuple[int, str]] = (), deep: bool = False,
+                started: Callable[[], None] | None = None) -> Verdict:
+    """Verify the whole live trail (see module docstring); `started` is told once the HSM is open (any PIN
+    prompt is over) and the long part begins (a progress bar)."""
     runtime = cmd.runtime
     problems: list[Problem] = []
     try:
@@ -147,6 +149,8 @@ def verify_live(cmd: Command, pinned: list[x509.Certificate] | None = None,
         problems += [Problem(**p) for p in exc.facts.get("problems", [])]
     except S1spkiError as exc:
         problems.append(Problem(None, NOT_COVERED, f"the head could not be checkpointed: {exc.message}"))
+    if started is not None:
+        started()
     recorded, cert_problems = trail_certificates(cmd)
     trusted = pinned or recorded
     problems += cert_problems + _home_copy(cmd, trusted)

@@ -6,6 +6,7 @@ What the report holds and how its rows are linked is `s1spki.audit.report_format
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,19 @@ from s1spki.auditor.signed_output import authorise_signed_output, output_paths
 from s1spki.command import Command
 from s1spki.values.clock import iso
 
+STEP = 1000
+
+
+def _counted(rows: Iterator[Any], progress: Callable[..., None]) -> Iterator[Any]:
+    """The rows, telling `progress` every STEP of them."""
+    for count, row in enumerate(rows, 1):
+        if count % STEP == 0:
+            progress(STEP)
+        yield row
+
 
 def report_trail(cmd: Command, start: str | None, end: str | None, fmt: str,
-                 out: Path) -> dict[str, Any]:
+                 out: Path, progress: Callable[..., None] | None = None) -> dict[str, Any]:
     """Write the issuance report for a period and its signed manifest; the report is audited."""
     period, out, manifest_file = output_paths(fmt, start, end, out)
     event = cmd.event("audit.report", "issuance-report", out.name, format=fmt,
@@ -32,7 +43,9 @@ def report_trail(cmd: Command, start: str | None, end: str | None, fmt: str,
         last_hash = None
         if span is not None:
             with reader.audit_snapshot() as snapshot:
-                rows = issuance_rows(snapshot.rows(1, span[1]), *span)
+                told = progress or (lambda *_: None)
+                told(0, span[1])  # every record up to the period's end is read: requests precede their issuance
+                rows = issuance_rows(_counted(snapshot.rows(1, span[1]), told), *span)
                 last_hash = snapshot.hash_of(span[1])
         data = report_bytes(rows, fmt)
         body = {"v": MANIFEST_VERSION, "kind": "issuance-report", "home_id": cmd.home_id, "format": fmt,

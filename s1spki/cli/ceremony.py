@@ -9,22 +9,27 @@ from pathlib import Path
 
 import typer
 
-from s1spki.cli.context import AS_HELP, get, note
+from s1spki.cli import complete
+from s1spki.cli.context import CliContext, get, note
+from s1spki.cli.output import check_out
+from s1spki.cli.params import as_option, out_option
+
+CUSTODIANS = "the participants rapp/operations.toml names for the ceremony, e.g. two key custodians"
 
 app = typer.Typer(help="Key ceremonies under multi-person control: the root (root home); an issuing CA as a request "
                        "bundle (online home), signed at the root (sign-issuing) and installed (import-issuing).",
                   no_args_is_help=True)
 
-CUSTODIANS_HELP = AS_HELP + " Each key custodian gives their own --as."
 SHA256_HELP = ("The bundle's SHA-256 as the custodians at the other home read it out (all 64 hex digits, or the "
                "first 16 or more): a bundle changed or swapped on the way is refused.")
 
 
-@app.command("root")
+@app.command("root", epilog="Example: s1spki ceremony root --as alice --as bob")
 def root(
     ctx: typer.Context,
-    as_: list[str] = typer.Option([], "--as", help=CUSTODIANS_HELP),
-    name: str | None = typer.Option(None, "--name", help="The root CA's common name (default from policy/)."),
+    as_: list[str] = as_option(CUSTODIANS),
+    name: str | None = typer.Option(None, "--name", metavar="NAME",
+                                    help="The root CA's common name (default from policy/)."),
 ) -> None:
     """Root home: generate the root key on the root token and make the self-signed root certificate."""
     from s1spki.ra.ceremony import run_ceremony
@@ -39,17 +44,18 @@ def root(
              "online home (`s1spki cert export` writes ROOT.pem)")
 
 
-@app.command("issuing")
+@app.command("issuing", epilog="Example: s1spki ceremony issuing --as alice --as bob")
 def issuing(
     ctx: typer.Context,
-    as_: list[str] = typer.Option([], "--as", help=CUSTODIANS_HELP),
-    name: str | None = typer.Option(None, "--name", help="The issuing CA's common name (default from policy/)."),
-    out: Path | None = typer.Option(None, "--out", metavar="FILE",
-                                    help="Where to write the request bundle (default: HOME/bundles/)."),
+    as_: list[str] = as_option(CUSTODIANS),
+    name: str | None = typer.Option(None, "--name", metavar="NAME",
+                                    help="The issuing CA's common name (default from policy/)."),
+    out: Path | None = out_option("Where to write the request bundle (default: HOME/bundles/)."),
     replace: bool = typer.Option(False, "--replace", help="Make a new key and request in place of one already "
                                  "made for this CA (which is then never installed)."),
-    root_name: str | None = typer.Option(None, "--root", help="A home made before root and online homes were "
-                                         "apart: the root that certifies it there."),
+    root_name: str | None = typer.Option(None, "--root", metavar="NAME", autocompletion=complete.ca_names,
+                                         help="A home made before root and online homes were apart: the root that "
+                                              "certifies it there (default: the root)."),
 ) -> None:
     """Online home: generate an issuing CA key on the online token and write its request bundle (the PKCS#10
     request, the transcript, the custodians' statements) for the root home. Run again, it writes the same bundle
@@ -62,10 +68,11 @@ def issuing(
         cli.emit({**record.as_dict(), "transcript": str(transcript)},
                  f"issuing CA {record.name!r} created: serial {record.certificate.serial}, sha256 "
                  f"{record.certificate.fingerprint}\ntranscript: {transcript}")
+        _first_crl_note(cli, record.name)
         return
     from s1spki.ra.issuing_ceremony import request_issuing
 
-    written = request_issuing(cli.command(as_), name, out, replace)
+    written = request_issuing(cli.command(as_), name, out and check_out(out), replace)
     again = " (written again from the record of the earlier ceremony)" if written.again else ""
     cli.emit(written.as_dict(), f"request bundle for issuing CA {written.ca_name!r} written to {written.path}{again}\n"
                                 f"bundle sha256: {written.sha256}")
@@ -74,21 +81,21 @@ def issuing(
              "`s1spki ceremony sign-issuing BUNDLE --sha256 SHA256 --as CUSTODIAN --as CUSTODIAN`")
 
 
-@app.command("sign-issuing")
+@app.command("sign-issuing", epilog="Example: s1spki ceremony sign-issuing issuing-request.json --sha256 "
+             "9f86d081884c7d65 --as alice --as bob --out issuing-response.json")
 def sign_issuing(
     ctx: typer.Context,
     bundle: Path = typer.Argument(..., metavar="BUNDLE", help="The request bundle from the online home."),
     sha256: str = typer.Option(..., "--sha256", metavar="HEX", help=SHA256_HELP),
-    as_: list[str] = typer.Option([], "--as", help=CUSTODIANS_HELP),
-    out: Path | None = typer.Option(None, "--out", metavar="FILE",
-                                    help="Where to write the response bundle (default: HOME/bundles/)."),
+    as_: list[str] = as_option(CUSTODIANS),
+    out: Path | None = out_option("Where to write the response bundle (default: HOME/bundles/)."),
 ) -> None:
     """Root home: check a request bundle (digest, statements, proof of possession, subject), sign the issuing CA
     certificate from policy/ with the root key, and write the response bundle for the online home."""
     from s1spki.ra.issuing_ceremony import sign_issuing as sign
 
     cli = get(ctx)
-    written = sign(cli.command(as_), bundle, sha256, out)
+    written = sign(cli.command(as_), bundle, sha256, out and check_out(out))
     cli.emit(written.as_dict(), f"issuing CA {written.ca_name!r} certified: serial {written.facts['serial']}, "
                                 f"sha256 {written.facts['sha256_fingerprint']}\nresponse bundle: {written.path}\n"
                                 f"bundle sha256: {written.sha256}")
@@ -97,12 +104,13 @@ def sign_issuing(
              "run `s1spki ceremony import-issuing BUNDLE --sha256 SHA256 --as CUSTODIAN --as CUSTODIAN`")
 
 
-@app.command("import-issuing")
+@app.command("import-issuing", epilog="Example: s1spki ceremony import-issuing issuing-response.json --sha256 "
+             "60303ae22b998861 --as alice --as bob")
 def import_issuing(
     ctx: typer.Context,
     bundle: Path = typer.Argument(..., metavar="BUNDLE", help="The response bundle from the root home."),
     sha256: str = typer.Option(..., "--sha256", metavar="HEX", help=SHA256_HELP),
-    as_: list[str] = typer.Option([], "--as", help=CUSTODIANS_HELP),
+    as_: list[str] = as_option(CUSTODIANS),
 ) -> None:
     """Online home: install the issuing CA certificate of a response bundle once it certifies the key this home
     generated, chains to the pinned root and passes lint."""
@@ -112,3 +120,10 @@ def import_issuing(
     record = install(cli.command(as_), bundle, sha256)
     cli.emit(record.as_dict(), f"issuing CA {record.name!r} installed: serial {record.certificate.serial}, sha256 "
                                f"{record.certificate.fingerprint}")
+    _first_crl_note(cli, record.name)
+
+
+def _first_crl_note(cli: CliContext, ca_name: str) -> None:
+    if not cli.json:
+        note(f"next: issue its first CRL with `s1spki crl issue --ca \"{ca_name}\" --as NAME` (an RA officer or "
+             "manager, rapp/ crl.issue); relying parties need it before its certificates are used")

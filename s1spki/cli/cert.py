@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from s1spki.cli.context import AS_HELP, get, note
+from s1spki.cli.context import get, note
+from s1spki.cli.output import check_out, write_file
+from s1spki.cli.params import (
+    as_option,
+    ca_option,
+    certificate_argument,
+    check_ids,
+    limit_option,
+    org_option,
+    out_option,
+)
+from s1spki.cli.table import Column
 from s1spki.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -16,117 +28,168 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Certificates: issue, show, list, export and revoke.", no_args_is_help=True)
 
 
-@app.command("issue")
+@app.command("issue", epilog="Example: s1spki cert issue 7 --as carol")
 def issue(
     ctx: typer.Context,
-    request_id: int = typer.Argument(..., help="The request to issue."),
-    ca: str | None = typer.Option(None, "--ca", help="Issuing CA name, when there are several."),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    request_ids: list[int] = typer.Argument(..., metavar="ID", callback=check_ids,
+                                            help="The approved request(s) to issue, in turn."),
+    ca: str | None = ca_option("The issuing CA, by name, when there are several."),
+    as_: list[str] = as_option("an operator rapp/ lets issue, for cert.issue"),
 ) -> None:
-    """Issue a certificate for a request: profile, lint, reserve serial, HSM signature, store."""
+    """Issue a certificate for each approved request: profile, lint, reserve serial, HSM signature, store.
+
+    Several requests are issued one after the other (a progress bar on a terminal); the first refusal stops
+    the run, and the certificates issued before it stay issued."""
+    from s1spki.cli.progress import progress
     from s1spki.ra.issue import issue_request
 
     cli = get(ctx)
-    record = issue_request(cli.command(as_), request_id, ca)
-    cli.emit(record.as_dict(), f"certificate {record.id} issued: serial {record.serial} by {record.issuer_cn}, "
-                               f"sha256 {record.fingerprint}")
+    command = cli.command(as_)
+    issued = []
+    with progress(cli, "issuing certificates") as advance:
+        for request_id in request_ids:
+            issued.append(issue_request(command, request_id, ca))
+            if len(request_ids) > 1:  # the first has asked for any passphrase: the bar may start
+                advance(1, len(request_ids))
+    for record in issued if not cli.json else ():
+        print(f"certificate {record.id} issued: serial {record.serial} by {record.issuer_cn}, "
+              f"sha256 {record.fingerprint}")
+    cli.emit(issued[0].as_dict() if len(issued) == 1 else [r.as_dict() for r in issued], None)
 
 
-def _find(reader: StoreReader, ident: str, issuer: str | None) -> CertificateRecord:
-    """By id (a number) or by serial in hex (with --issuer when two CAs used the same serial)."""
+def find_certificate(reader: StoreReader, ident: str, ca: str | None) -> CertificateRecord:
+    """By id (a number) or by serial in hex (with --ca when two CAs used the same serial)."""
     if ident.isdigit() and len(ident) < 10:
         record = reader.certificate(int(ident))
         if record is None:
-            raise NotFound(f"no certificate {ident}")
+            raise NotFound(f"no certificate {ident}: see `s1spki cert list`")
         return record
-    return reader.one_certificate_by_serial(ident, issuer)
+    return reader.one_certificate_by_serial(ident, ca)
 
 
-@app.command("show")
+@app.command("show", epilog="Example: s1spki cert show 3 (or by serial: s1spki cert show 4E1F...C2)")
 def show(
     ctx: typer.Context,
-    ident: str = typer.Argument(..., help="Certificate id, or serial in hex."),
-    issuer: str | None = typer.Option(None, "--issuer", help="Issuer common name, to pick by serial."),
+    ident: str = certificate_argument(),
+    ca: str | None = ca_option("The issuing CA, by name, to pick by serial when two CAs used it."),
 ) -> None:
-    """Show one certificate."""
+    """Show one certificate, with its PEM."""
     cli = get(ctx)
-    record = _find(cli.runtime.store.reader, ident, issuer)
+    record = find_certificate(cli.runtime.store.reader, ident, ca)
     data = {**record.as_dict(), "pem": record.pem()}
     cli.emit(data, lambda: print("\n".join(f"{k}: {v}" for k, v in record.as_dict().items()) + "\n" + record.pem()))
 
 
-@app.command("list")
+def _before(value: str | None) -> str | None:
+    """--expires-before as the store keeps not_after (2027-01-31T00:00:00Z)."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"--expires-before takes a UTC date or time like 2027-01-31 or 2027-01-31T12:00:00Z, "
+                         f"not {value!r}") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+CERT_COLUMNS = [Column("id"), Column("kind"), Column("issuer", wrap=True), Column("serial"), Column("EUI-64"),
+                Column("role"), Column("usage"), Column("not after"), Column("status")]
+
+
+@app.command("list", epilog="Example: s1spki cert list --org \"Acme Energy Ltd\" --status valid "
+                            "--expires-before 2027-06-30 --limit 50")
 def list_(
     ctx: typer.Context,
-    kind: str | None = typer.Option(None, "--kind", help="root, issuing or end-entity."),
-    org: str | None = typer.Option(None, "--org", help="Only this organisation's certificates."),
+    kind: str | None = typer.Option(None, "--kind", metavar="KIND", help="root, issuing or end-entity."),
+    org: str | None = org_option("Only this organisation's certificates."),
+    status: str | None = typer.Option(None, "--status", metavar="STATUS", help="valid or revoked."),
+    expires_before: str | None = typer.Option(None, "--expires-before", metavar="DATE",
+                                              help="Only those whose notAfter is before this UTC date or time."),
+    serial: str | None = typer.Option(None, "--serial", metavar="HEX",
+                                      help="Only those whose serial starts with these hex digits."),
+    limit: int | None = limit_option(),
     reserved: bool = typer.Option(False, "--reserved",
                                   help="List serial reservations instead, saying whether each was issued."),
 ) -> None:
-    """List certificates (or, with --reserved, serial reservations)."""
+    """List certificates (or, with --reserved, serial reservations), oldest first, as they are read: a listing of
+    any length starts at once."""
+    from s1spki.store.reader import CertificateQuery
+
     cli = get(ctx)
     reader = cli.runtime.store.reader
     if reserved:
-        serials = reader.serials()
-        cli.emit([s.as_dict() for s in serials],
-                 lambda: cli.table("serial reservations", ["issuer", "serial", "purpose", "request", "issued"],
-                                   [[s.issuer_cn, s.serial, s.purpose, s.request_id,
-                                     "yes" if s.issued else "NO (reserved, unissued)"] for s in serials]))
+        cli.emit_each((s.as_dict() for s in reader.iter_serials(limit)), lambda rows: cli.table(
+            "serial reservations", ["issuer", "serial", "purpose", "request", "issued"],
+            ([s["issuer_cn"], s["serial"], s["purpose"], s["request_id"],
+              "yes" if s["certificate_exists"] else "NO (reserved, unissued)"] for s in rows)))
         return
-    records = list(reader.certificates(kind, org))
-    cli.emit([r.as_dict() for r in records],
-             lambda: cli.table("certificates", ["id", "kind", "issuer", "serial", "EUI-64", "role", "usage",
-                                                "not after", "status"],
-                               [[r.id, r.kind, r.issuer_cn, r.serial, r.eui64, r.role, r.key_usage, r.not_after,
-                                 r.status] for r in records]))
+    if status is not None and status not in ("valid", "revoked"):
+        raise UsageError(f"--status takes valid or revoked, not {status!r}")
+    query = CertificateQuery(kind, org, status, _before(expires_before),
+                             serial.upper().replace(":", "") if serial else None, limit)
+    if org is not None and reader.organisation(org) is None:
+        raise NotFound(f"unknown organisation {org!r}: see `s1spki org list`")
+    cli.emit_each((r.as_dict() for r in reader.iter_certificates(query)), lambda rows: cli.table(
+        "certificates", CERT_COLUMNS,
+        ([r["id"], r["kind"], r["issuer_cn"], r["serial"], r["eui64"], r["role"], r["key_usage"], r["not_after"],
+          r["status"]] for r in rows)))
 
 
-@app.command("export")
+@app.command("export", epilog="Example: s1spki cert export 3 --out acme-ds.pem")
 def export(
     ctx: typer.Context,
-    ident: str = typer.Argument(..., help="Certificate id, or serial in hex."),
-    issuer: str | None = typer.Option(None, "--issuer", help="Issuer common name, to pick by serial."),
-    fmt: str = typer.Option("pem", "--format", help="pem or der."),
-    out: Path | None = typer.Option(None, "--out", help="File to write (default: stdout for PEM)."),
+    ident: str = certificate_argument(),
+    ca: str | None = ca_option("The issuing CA, by name, to pick by serial when two CAs used it."),
+    fmt: str = typer.Option("pem", "--format", metavar="pem|der", help="pem or der."),
+    out: Path | None = out_option("File to write (default: stdout for PEM)."),
 ) -> None:
     """Write a certificate as PEM or DER."""
     cli = get(ctx)
     if fmt not in ("pem", "der"):
         raise UsageError(f"--format must be pem or der, not {fmt!r}")
-    record = _find(cli.runtime.store.reader, ident, issuer)
+    record = find_certificate(cli.runtime.store.reader, ident, ca)
     data = record.pem().encode("ascii") if fmt == "pem" else record.der
     if out is None and (fmt == "der" or cli.json):
         raise UsageError("give --out FILE for DER output or with --json")
     if out is not None:
-        out.write_bytes(data)
-        cli.emit({"id": record.id, "serial": record.serial, "format": fmt, "file": str(out)},
-                 None)
+        write_file(out, data, "--out")
+        cli.emit({"id": record.id, "serial": record.serial, "format": fmt, "file": str(out)}, None)
         if not cli.json:
             note(f"wrote {out}")
     else:
         typer.echo(data.decode("ascii"), nl=False)
 
 
-@app.command("revoke")
+@app.command("revoke", epilog="Example: s1spki cert revoke 3 --reason keyCompromise --requested-by "
+                              "'aro:Ann Officer' --as dave")
 def revoke(
     ctx: typer.Context,
-    serial: str = typer.Argument(..., help="Serial of the certificate, in hex."),
-    reason: str = typer.Option(..., "--reason", help="Why: a reason policy/policy.toml allows, such as "
-                               "keyCompromise or superseded (never certificateHold: nothing is suspended)."),
-    issuer: str | None = typer.Option(None, "--issuer", help="Issuer common name, when two CAs used the serial."),
-    requested_by: str = typer.Option("ra", "--requested-by",
+    ident: str = certificate_argument(),
+    reason: str = typer.Option(..., "--reason", metavar="REASON",
+                               help="Why: a reason policy/policy.toml [revocation] allows, such as keyCompromise or "
+                                    "superseded (never certificateHold: nothing is suspended)."),
+    ca: str | None = ca_option("The issuing CA, by name, to pick by serial when two CAs used it."),
+    requested_by: str = typer.Option("ra", "--requested-by", metavar="WHO",
                                      help="Who asked: ra (the RA's own initiative), pma (the policy management "
                                           "authority) or aro:NAME (an active ARO of the subscriber)."),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
-    out: Path | None = typer.Option(None, "--out", metavar="FILE", help="Root home, revoking an issuing CA: where "
-                                    "to write the new ARL's bundle (default: HOME/bundles/)."),
+    as_: list[str] = as_option("rapp/ for cert.revoke; for an issuing CA, ca.revoke (in the root home)"),
+    out: Path | None = out_option("Root home, revoking an issuing CA: where to write the new ARL's bundle "
+                                  "(default: HOME/bundles/)."),
 ) -> None:
-    """Revoke a certificate and issue the new CRL at once. An issuing CA is revoked in the root home, under the
-    participants rapp/ names for ca.revoke: the root's new ARL is written as a bundle for the online home's
-    `s1spki crl import-arl`."""
+    """Revoke a certificate and issue the new CRL at once.
+
+    An issuing CA is revoked in the root home, under the participants rapp/ names for ca.revoke: the root's new
+    ARL is written as a bundle for the online home's `s1spki crl import-arl`."""
     from s1spki.ra.revocation import revoke as revoke_certificate
 
     cli = get(ctx)
+    if out is not None:
+        check_out(out)
+    serial, issuer = ident, ca
+    if ident.isdigit() and len(ident) < 10:  # an id; a serial is looked up (and a miss recorded) by the revocation
+        certificate = find_certificate(cli.runtime.store.reader, ident, ca)
+        serial, issuer = certificate.serial, certificate.issuer_cn
     command = cli.command(as_)
     revoked = revoke_certificate(command, serial, issuer, reason, requested_by)
     data, bundle = revoked.as_dict(), ""

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from s1spki.cli.table import Column, write_table
 from s1spki.home.config import resolve_home
 
 if TYPE_CHECKING:
@@ -24,6 +23,12 @@ OPENED: list[Runtime] = []  # the runtimes this command opened, for main()'s end
 # How a runtime is made for a home: the product's default, or a test-only entry point's (clock, seams).
 RuntimeFactory = Callable[[Path], "Runtime"]
 _factory: list[RuntimeFactory] = []
+_documents: list[bool] = []  # one entry per JSON document this command printed (there is never a second)
+
+
+def documents_emitted() -> bool:
+    """Whether this command already printed its JSON document (main() then prints no error document)."""
+    return bool(_documents)
 
 
 def use_runtime_factory(factory: RuntimeFactory) -> None:
@@ -58,19 +63,28 @@ class CliContext:
     def emit(self, data: Any, human: Callable[[], None] | str | None = None) -> None:
         """With --json, the one JSON document on stdout; otherwise the human form."""
         if self.json:
+            _documents.append(True)
             sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         elif isinstance(human, str):
             sys.stdout.write(human + "\n")
         elif human is not None:
             human()
 
-    def table(self, title: str, columns: list[str], rows: list[list[Any]]) -> None:
-        table = Table(title=title)
-        for column in columns:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*("" if v is None else str(v) for v in row))
-        Console(width=160).print(table)
+    def emit_each(self, items: Iterable[dict[str, Any]], human: Callable[[Iterable[dict[str, Any]]], None]) -> None:
+        """A listing of any length, written as it is read: with --json one JSON array, else `human(items)`."""
+        if not self.json:
+            human(items)
+            return
+        _documents.append(True)
+        out = sys.stdout
+        out.write("[")
+        for count, item in enumerate(items):
+            out.write(("," if count else "") + "\n  " + json.dumps(item, default=str))
+        out.write("\n]\n")
+
+    def table(self, title: str, columns: list[str | Column], rows: Iterable[list[Any]]) -> None:
+        """A table on stdout that fits the terminal (cli/table.py); a plain name is a column never narrowed."""
+        write_table(title, [c if isinstance(c, Column) else Column(c) for c in columns], rows)
 
 
 def get(ctx: typer.Context) -> CliContext:

@@ -7,7 +7,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from s1spki.cli.context import AS_HELP, CliContext, get, note
+from s1spki.cli import complete
+from s1spki.cli.context import CliContext, get, note
+from s1spki.cli.output import check_out, write_file
+from s1spki.cli.params import as_option, ca_option, out_option
+from s1spki.cli.table import Column
 from s1spki.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
@@ -35,27 +39,29 @@ def _report(cli: CliContext, record: CrlRecord | NotDue, what: str, extra: dict[
              f"next update {record.next_update}{lines}")
 
 
-@app.command("issue")
+@app.command("issue", epilog="Example: s1spki crl issue --if-due --as dave (from cron)")
 def issue(
     ctx: typer.Context,
-    ca: str | None = typer.Option(None, "--ca", help="Issuing CA name, when there are several."),
+    ca: str | None = ca_option("The issuing CA, by name, when there are several."),
     if_due: bool = typer.Option(False, "--if-due", help=IF_DUE_HELP),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    as_: list[str] = as_option("an operator rapp/ lets issue CRLs, for crl.issue"),
 ) -> None:
     """Issue an issuing CA's CRL now (a CRL is also issued on every revocation)."""
+    from s1spki.cli.progress import progress
     from s1spki.ra.crl import issue_scheduled
 
     cli = get(ctx)
-    _report(cli, issue_scheduled(cli.command(as_), "crl", ca, if_due), "CRL")
+    with progress(cli, "issuing the CRL: reading, linting and signing its entries") as advance:
+        issued = issue_scheduled(cli.command(as_), "crl", ca, if_due, started=lambda: advance(0))
+    _report(cli, issued, "CRL")
 
 
-@app.command("arl")
+@app.command("arl", epilog="Example: s1spki crl arl --if-due --as alice --as bob")
 def arl(
     ctx: typer.Context,
     if_due: bool = typer.Option(False, "--if-due", help=IF_DUE_HELP),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
-    out: Path | None = typer.Option(None, "--out", metavar="FILE",
-                                    help="Root home: where to write the ARL's bundle (default: HOME/bundles/)."),
+    as_: list[str] = as_option("the participants rapp/ names for crl.arl, e.g. two key custodians"),
+    out: Path | None = out_option("Root home: where to write the ARL's bundle (default: HOME/bundles/)."),
 ) -> None:
     """Root home: issue the root's ARL (the revoked issuing CA certificates) now, under the participants rapp/
     names, and write it as a bundle for the online home's `s1spki crl import-arl`."""
@@ -63,6 +69,8 @@ def arl(
     from s1spki.ra.crl import NotDue, issue_scheduled
 
     cli = get(ctx)
+    if out is not None:
+        check_out(out)
     command = cli.command(as_)
     record = issue_scheduled(command, "arl", None, if_due)
     if isinstance(record, NotDue) or cli.runtime.kind != "root":
@@ -76,14 +84,14 @@ def arl(
              "--as NAME` there, then `s1spki repo publish`")
 
 
-@app.command("import-arl")
+@app.command("import-arl", epilog="Example: s1spki crl import-arl arl-2.json --sha256 9f86d081884c7d65 --as alice")
 def import_arl(
     ctx: typer.Context,
     bundle: Path = typer.Argument(..., metavar="BUNDLE", help="An ARL bundle from the root home."),
     sha256: str = typer.Option(..., "--sha256", metavar="HEX",
                                help="The bundle's SHA-256 as read out at the root home (64 hex digits, or the first "
                                     "16 or more)."),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    as_: list[str] = as_option("the participants rapp/ names for crl.import-arl"),
 ) -> None:
     """Online home: import the root's ARL from a bundle (signed by the pinned root, cRLNumber above the last one
     imported, lint); the issuing CAs it lists are marked revoked here. Publish it with `s1spki repo publish`."""
@@ -96,13 +104,15 @@ def import_arl(
                                  f"entries, next update {imported.arl.next_update}{revoked}")
 
 
-@app.command("show")
+@app.command("show", epilog="Example: s1spki crl show \"S1SPKI Issuing CA 1\" --out issuing-crl.pem")
 def show(
     ctx: typer.Context,
-    ca: str | None = typer.Argument(None, help="A CA name; without it, the current CRL or ARL of every CA."),
-    out: Path | None = typer.Option(None, "--out", help="Also write that CA's current CRL or ARL to this file."),
-    fmt: str = typer.Option("pem", "--format", help="pem or der, for --out; bundle: a root home's current ARL as "
-                            "a bundle for the online home, written again."),
+    ca: str | None = typer.Argument(None, metavar="CA", autocompletion=complete.ca_names,
+                                    help="A CA name; without it, the current CRL or ARL of every CA."),
+    out: Path | None = out_option("Also write that CA's current CRL or ARL to this file."),
+    fmt: str = typer.Option("pem", "--format", metavar="pem|der|bundle",
+                            help="pem or der, for --out; bundle: a root home's current ARL as a bundle for the "
+                                 "online home, written again."),
 ) -> None:
     """Show the current CRL or ARL of each CA (number, times, entries, SHA-256); --out writes one."""
     from s1spki.issuance.crl import pem_bytes
@@ -128,11 +138,11 @@ def show(
                 raise UsageError("--format bundle writes a root home's ARL: this is not one")
             note(f"wrote {out}, bundle sha256 {write_arl_bundle(cli.command([]), record, out).sha256}")
         else:
-            out.write_bytes(pem_bytes(record.der) if fmt == "pem" else record.der)
+            write_file(out, pem_bytes(record.der) if fmt == "pem" else record.der)
             note(f"wrote {out}")
     data = [{"ca": name, **(r.as_dict() if r else {"crl_number": None})} for name, r in records]
     cli.emit(data[0] if ca else data,
-             lambda: cli.table("current CRLs and ARL", ["CA", "kind", "number", "this update", "next update",
-                                                          "entries", "sha256"],
-                               [[name, r.kind, r.number, r.this_update, r.next_update, r.entries, r.sha256[:16]]
+             lambda: cli.table("current CRLs and ARL", [Column("CA", wrap=True), "kind", "number", "this update",
+                                                          "next update", "entries", "sha256"],
+                               [[name, r.kind, r.number, r.this_update, r.next_update, r.entries, r.sha256]
                                 if r else [name, "-", "none yet", "", "", "", ""] for name, r in records]))

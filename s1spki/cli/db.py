@@ -9,7 +9,7 @@ from s1spki.cli.context import get
 app = typer.Typer(help="The database: schema status and upgrade.", no_args_is_help=True)
 
 
-@app.command("status")
+@app.command("status", epilog="Example: s1spki db status")
 def status(ctx: typer.Context) -> None:
     """Show the store's schema revision and the one this s1spki needs."""
     from s1spki.store import migrations
@@ -27,7 +27,7 @@ def status(ctx: typer.Context) -> None:
     cli.emit(data, f"schema revision {revision}{behind}")
 
 
-@app.command("upgrade")
+@app.command("upgrade", epilog="Example: s1spki db upgrade")
 def upgrade(ctx: typer.Context) -> None:
     """Migrate the store's schema to the revision this s1spki needs (take a backup first). A store made before
     authenticators is sealed with the HSM once its trail verifies."""

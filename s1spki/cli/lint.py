@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 def lint(
     ctx: typer.Context,
-    files: list[Path] = typer.Argument(..., help="Certificate or CRL files (PEM or DER)."),
-    issuer: Path | None = typer.Option(None, "--issuer", help="The CA certificate that should have issued them."),
+    files: list[Path] = typer.Argument(..., metavar="FILE", help="Certificate or CRL files (PEM or DER)."),
+    issuer: Path | None = typer.Option(None, "--issuer", metavar="FILE",
+                                       help="The CA certificate that should have issued them."),
     verify: bool = typer.Option(False, "--verify-signature", help="Also verify signatures (needs the issuer)."),
 ) -> None:
     from s1spki.lint import has_errors, lint_file
@@ -41,9 +42,12 @@ def lint(
         if not cli.json:
             for finding in findings:
                 print(f"{path}: {finding.line()}")
-    cli.emit({"files": report, "ok": not failed}, None)
+    refused = LintRefused(f"lint found problems in {sum(1 for v in report.values() if v)} of {len(files)} file(s)")
+    # the one JSON document: the findings, and when they refuse, the error with them
+    error = {k: v for k, v in refused.as_dict().items() if k != "findings"} if failed else {}
+    cli.emit({"files": report, "ok": not failed, **error}, None)
     if failed:
-        raise LintRefused(f"lint found problems in {sum(1 for v in report.values() if v)} of {len(files)} file(s)")
+        raise refused
 
 
 def _read_issuer(path: Path) -> bytes:

@@ -10,12 +10,13 @@ import sys
 import traceback
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from s1spki.cli import audit, ceremony, cert, crl, db, init, lint, operator, org, policy, repo, request
-from s1spki.cli.context import CliContext, RuntimeFactory, use_runtime_factory
-from s1spki.errors import S1spkiError
+from s1spki.cli import audit, ceremony, cert, crl, db, est, hsm, init, lint, operator, org, policy, repo, request
+from s1spki.cli.context import CliContext, RuntimeFactory, documents_emitted, use_runtime_factory
+from s1spki.errors import S1spkiError, UsageError
 from s1spki.home.config import resolve_home
 
 app = typer.Typer(
@@ -23,23 +24,41 @@ app = typer.Typer(
     help="Certificate authority and registration tooling for the FOC S1SPKI (SMETS1 service provider PKI).\n\n"
     "Start with `s1spki init --softhsm`, then the `ceremony` commands; see README.md for a first CA.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion; completers in cli/complete.py
     pretty_exceptions_show_locals=False,  # locals may hold PINs or passphrases
     pretty_exceptions_enable=False,
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from s1spki import __version__
+
+        sys.stdout.write(f"s1spki {__version__}\n")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
+    _version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                  help="Print the version of s1spki and exit."),
     home: Path | None = typer.Option(None, "--home", help="CA home (default: $S1SPKI_HOME, else ./s1spki-home)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document on stdout; talk on stderr."),
 ) -> None:
     ctx.obj = CliContext(resolve_home(home), json_output)
 
 
-app.command("init", help=init.__doc__)(init.init)
-app.command("lint", help=lint.__doc__)(lint.lint)
+def _reflowed(text: str | None) -> str:
+    """A docstring's paragraphs each on one line, so that listings of commands wrap them to the terminal."""
+    return "\n\n".join(" ".join(p.split()) for p in (text or "").split("\n\n"))
+
+
+app.command("init", help=_reflowed(init.__doc__),
+            epilog="Example: s1spki init --softhsm --custodian alice=alice.pub.pem --custodian bob=bob.pub.pem "
+                   "--ra-manager carol=carol.pub.pem")(init.init)
+app.command("lint", help=_reflowed(lint.__doc__),
+            epilog="Example: s1spki lint --issuer issuing.pem acme-ds.pem")(lint.lint)
 app.add_typer(operator.app, name="operator")
 app.add_typer(ceremony.app, name="ceremony")
 app.add_typer(org.app, name="org")
@@ -50,6 +69,8 @@ app.add_typer(crl.app, name="crl")
 app.add_typer(repo.app, name="repo")
 app.add_typer(db.app, name="db")
 app.add_typer(policy.app, name="policy")
+app.add_typer(est.app, name="est")
+app.add_typer(hsm.app, name="hsm")
 
 
 def _json_requested(argv: list[str]) -> bool:
@@ -63,6 +84,41 @@ def _global_json_first(argv: list[str]) -> list[str]:
     return ["--json"] + [a for a in argv if a != "--json"]
 
 
+def _tidy(command: Any) -> None:
+    """Help that names what a value is, never a Python type: a flag shows no metavar, a value without a metavar of
+    its own is named after its option (--pin-file PIN_FILE)."""
+    for param in [*command.params, command.get_help_option(typer.Context(command))]:
+        if param is None:
+            continue
+        if param.param_type_name == "argument":  # its metavar names it; the library would add a type column
+            param.display_type_rich = lambda ctx: None
+        if param.metavar is None:
+            param.metavar = "" if getattr(param, "is_flag", False) else param.name.upper()
+    command.help = _reflowed(command.help) if command.help else command.help
+    for sub in getattr(command, "commands", {}).values():
+        _tidy(sub)
+
+
+def _not_utf8(argv: list[str]) -> int | None:
+    """The position of the first argument that is not valid UTF-8 (Python keeps its bytes as surrogates)."""
+    for position, value in enumerate(argv, 1):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return position
+    return None
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    """The CLI library's usage errors as one line, not its boxes (the bare help when no command was given)."""
+    message = exc.format_message()
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        sys.stderr.write(message.rstrip("\n") + "\n")
+    else:
+        sys.stderr.write(f"s1spki: {' '.join(message.split())} (see --help)\n")
+    return int(getattr(exc, "exit_code", 2))
+
+
 def main(runtime_factory: RuntimeFactory | None = None) -> None:
     """Run the command line; `runtime_factory` is for test-only entry points that inject a clock or seams."""
     if runtime_factory is not None:
@@ -70,12 +126,23 @@ def main(runtime_factory: RuntimeFactory | None = None) -> None:
     argv = _global_json_first(sys.argv[1:])
     code = 0
     try:
-        app(args=argv, prog_name="s1spki")
+        bad = _not_utf8(argv)
+        if bad is not None:
+            raise UsageError(f"argument {bad} is not valid UTF-8: give names, paths and values in UTF-8 (see --help)")
+        command = typer.main.get_command(app)
+        _tidy(command)
+        returned = command.main(args=argv, prog_name="s1spki", standalone_mode=False)
+        code = returned if isinstance(returned, int) else 0  # the library's exit code (e.g. after --help)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except typer.TyperException as exc:  # the CLI library's own: a usage error (exit 2)
+        code = _usage_error(exc)
+    except typer.Abort:  # input ended at a prompt
+        sys.stderr.write("s1spki: aborted: the input ended at a prompt\n")
+        code = 2
     except S1spkiError as exc:
         code = exc.exit_code
-        if _json_requested(argv):
+        if _json_requested(argv) and not documents_emitted():
             sys.stdout.write(json.dumps(exc.as_dict(), default=str) + "\n")
         sys.stderr.write(f"s1spki: {exc.message}\n")
     except KeyboardInterrupt:

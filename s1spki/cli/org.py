@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import typer
 
-from s1spki.cli.context import AS_HELP, get
+from s1spki.cli.context import get
+from s1spki.cli.params import as_option, org_argument
+from s1spki.cli.table import Column
 from s1spki.errors import NotFound
+
+RA_HELP = "an RA officer or manager, as rapp/ says for this operation"
 
 app = typer.Typer(help="Subscriber organisations, their SROs and AROs: register, list, show, withdraw.",
                   no_args_is_help=True)
 
 
-@app.command("register")
+@app.command("register", epilog='Example: s1spki org register "Acme Energy Ltd" --eui64 '
+                                '90B3D51F30010000 --role supplier --as carol')
 def register(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="The organisation's name."),
-    eui64: list[str] = typer.Option(..., "--eui64", help="An EUI-64 entity id it owns, 16 hex digits (repeat)."),
-    role: list[str] = typer.Option(..., "--role", help="A remote-party role it may hold, from policy/roles.toml."),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    name: str = typer.Argument(..., metavar="ORG", help="The organisation's name."),
+    eui64: list[str] = typer.Option(..., "--eui64", metavar="EUI64",
+                                    help="An EUI-64 entity id it owns, 16 hex digits (repeat)."),
+    role: list[str] = typer.Option(..., "--role", metavar="ROLE",
+                                   help="A remote-party role it may hold, from policy/roles.toml (repeat)."),
+    as_: list[str] = as_option(RA_HELP),
 ) -> None:
     """Register a subscriber organisation."""
     from s1spki.ra.organisations import register_organisation
@@ -28,18 +35,19 @@ def register(
                                f"roles {', '.join(record.roles)}")
 
 
-@app.command("list")
+@app.command("list", epilog='Example: s1spki org list')
 def list_(ctx: typer.Context) -> None:
     """List organisations."""
     cli = get(ctx)
     records = cli.runtime.store.reader.organisations()
     cli.emit([r.as_dict() for r in records],
-             lambda: cli.table("organisations", ["name", "status", "EUI-64", "roles"],
+             lambda: cli.table("organisations", [Column("name", wrap=True), "status", Column("EUI-64", wrap=True),
+                                                 Column("roles", wrap=True)],
                                [[r.name, r.status, " ".join(r.eui64s), " ".join(r.roles)] for r in records]))
 
 
-@app.command("show")
-def show(ctx: typer.Context, name: str = typer.Argument(..., help="Organisation name.")) -> None:
+@app.command("show", epilog='Example: s1spki org show "Acme Energy Ltd"')
+def show(ctx: typer.Context, name: str = org_argument()) -> None:
     """Show one organisation."""
     cli = get(ctx)
     record = cli.runtime.store.reader.organisation(name)
@@ -48,17 +56,18 @@ def show(ctx: typer.Context, name: str = typer.Argument(..., help="Organisation 
     officers = cli.runtime.store.reader.officers(name)
     data = {**record.as_dict(), "officers": [o.as_dict() for o in officers]}
     cli.emit(data, lambda: (print("\n".join(f"{k}: {v}" for k, v in record.as_dict().items())),
-                            cli.table("officers", ["kind", "name", "status", "nominated by", "checks"],
+                            cli.table("officers", ["kind", Column("name", wrap=True), "status",
+                                                 Column("nominated by", wrap=True), Column("checks", wrap=True)],
                                       [[o.kind.upper(), o.name, o.status, o.nominated_by,
                                         ", ".join(f"{c.check} ({c.evidence}, by {c.checked_by})" for c in o.checks)]
                                        for o in officers])))
 
 
-@app.command("withdraw")
+@app.command("withdraw", epilog='Example: s1spki org withdraw "Acme Energy Ltd" --as dave')
 def withdraw(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="The organisation whose subscription ends."),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    name: str = org_argument("The organisation whose subscription ends."),
+    as_: list[str] = as_option(RA_HELP),
 ) -> None:
     """End of subscription: withdraw the organisation and its officers, revoke all its certificates."""
     from s1spki.ra.organisations import withdraw_organisation
@@ -77,16 +86,18 @@ app.add_typer(sro_app, name="sro")
 app.add_typer(aro_app, name="aro")
 
 
-@sro_app.command("add")
+@sro_app.command("add",
+                 epilog='Example: s1spki org sro add "Acme Energy Ltd" "Sam Senior" '
+                        '--identity-evidence ID-0001 --authority-evidence BM-2026-11 --as dave')
 def sro_add(
     ctx: typer.Context,
-    org: str = typer.Argument(..., help="The organisation."),
-    name: str = typer.Argument(..., help="The SRO's name."),
-    identity_evidence: str = typer.Option(..., "--identity-evidence",
+    org: str = org_argument(),
+    name: str = typer.Argument(..., metavar="NAME", help="The SRO's name."),
+    identity_evidence: str = typer.Option(..., "--identity-evidence", metavar="REF",
                                           help="Reference of the identity check (photo ID seen face to face)."),
-    authority_evidence: str = typer.Option(..., "--authority-evidence",
+    authority_evidence: str = typer.Option(..., "--authority-evidence", metavar="REF",
                                            help="Reference of the evidence of the SRO's authority."),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    as_: list[str] = as_option(RA_HELP),
 ) -> None:
     """Register a verified Senior Responsible Officer."""
     from s1spki.ra.subscriber_officers import add_sro
@@ -96,12 +107,13 @@ def sro_add(
     cli.emit(record.as_dict(), f"SRO {record.name} of {record.org_name} is {record.status}")
 
 
-@sro_app.command("withdraw")
+@sro_app.command("withdraw",
+                 epilog='Example: s1spki org sro withdraw "Acme Energy Ltd" "Sam Senior" --as dave')
 def sro_withdraw(
     ctx: typer.Context,
-    org: str = typer.Argument(..., help="The organisation."),
-    name: str = typer.Argument(..., help="The SRO's name."),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    org: str = org_argument(),
+    name: str = typer.Argument(..., metavar="NAME", help="The SRO's name."),
+    as_: list[str] = as_option(RA_HELP),
 ) -> None:
     """Withdraw an SRO at once."""
     from s1spki.ra.subscriber_officers import withdraw_officer
@@ -111,14 +123,17 @@ def sro_withdraw(
     cli.emit(record.as_dict(), f"SRO {record.name} of {record.org_name} withdrawn")
 
 
-@aro_app.command("add")
+@aro_app.command("add",
+                 epilog='Example: s1spki org aro add "Acme Energy Ltd" "Ann Officer" '
+                        '--nominated-by "Sam Senior" --nomination-evidence NOM-1 --as dave')
 def aro_add(
     ctx: typer.Context,
-    org: str = typer.Argument(..., help="The organisation."),
-    name: str = typer.Argument(..., help="The ARO's name."),
-    nominated_by: str = typer.Option(..., "--nominated-by", help="The SRO who nominates them."),
-    nomination_evidence: str = typer.Option(..., "--nomination-evidence", help="Reference of the nomination."),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    org: str = org_argument(),
+    name: str = typer.Argument(..., metavar="NAME", help="The ARO's name."),
+    nominated_by: str = typer.Option(..., "--nominated-by", metavar="NAME", help="The SRO who nominates them."),
+    nomination_evidence: str = typer.Option(..., "--nomination-evidence", metavar="REF",
+                                            help="Reference of the nomination."),
+    as_: list[str] = as_option(RA_HELP),
 ) -> None:
     """Record an SRO's nomination of an ARO (active only once verified with `aro verify`)."""
     from s1spki.ra.subscriber_officers import add_aro
@@ -129,14 +144,17 @@ def aro_add(
                                "record the identity check and BS 7858 screening with `org aro verify`")
 
 
-@aro_app.command("verify")
+@aro_app.command("verify",
+                 epilog='Example: s1spki org aro verify "Acme Energy Ltd" "Ann Officer" '
+                        '--check identity --evidence ID-0002 --as dave')
 def aro_verify(
     ctx: typer.Context,
-    org: str = typer.Argument(..., help="The organisation."),
-    name: str = typer.Argument(..., help="The ARO's name."),
-    check: str = typer.Option(..., "--check", help="identity (photo ID, face to face) or screening (BS 7858)."),
-    evidence: str = typer.Option(..., "--evidence", help="Reference of the evidence checked."),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    org: str = org_argument(),
+    name: str = typer.Argument(..., metavar="NAME", help="The ARO's name."),
+    check: str = typer.Option(..., "--check", metavar="CHECK",
+                              help="identity (photo ID, face to face) or screening (BS 7858)."),
+    evidence: str = typer.Option(..., "--evidence", metavar="REF", help="Reference of the evidence checked."),
+    as_: list[str] = as_option(RA_HELP),
 ) -> None:
     """Record an ARO's identity check or BS 7858 screening; with both the ARO becomes active."""
     from s1spki.ra.subscriber_officers import verify_aro
@@ -146,12 +164,13 @@ def aro_verify(
     cli.emit(record.as_dict(), f"ARO {record.name} of {record.org_name}: {check} recorded; {record.status}")
 
 
-@aro_app.command("withdraw")
+@aro_app.command("withdraw",
+                 epilog='Example: s1spki org aro withdraw "Acme Energy Ltd" "Ann Officer" --as dave')
 def aro_withdraw(
     ctx: typer.Context,
-    org: str = typer.Argument(..., help="The organisation."),
-    name: str = typer.Argument(..., help="The ARO's name."),
-    as_: list[str] = typer.Option([], "--as", help=AS_HELP),
+    org: str = org_argument(),
+    name: str = typer.Argument(..., metavar="NAME", help="The ARO's name."),
+    as_: list[str] = as_option(RA_HELP),
 ) -> None:
     """Withdraw an ARO at once."""
     from s1spki.ra.subscriber_officers import withdraw_officer

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from s1spki.audit.statements import SignedStatement, sign_statement, statement_body, verify_statement
 from s1spki.errors import AuthError
-from s1spki.rapp.model import ParticipantRule
+from s1spki.rapp.model import ParticipantRule, Rapp
 from s1spki.store import OperatorRecord, StoreReader
 from s1spki.values.clock import Clock, parse_iso
 
@@ -29,13 +29,16 @@ class Authorisation:
     operators: tuple[OperatorRecord, ...]
     # the unlocked keys, kept only so the same people can attest a result within this command
     _keys: tuple[ec.EllipticCurvePrivateKey, ...] = field(default=(), repr=False, compare=False)
+    component: str | None = None  # the component that acts (no operators, no statements)
 
     @property
     def actor(self) -> str:
-        return "+".join(o.name for o in self.operators)
+        return self.component or "+".join(o.name for o in self.operators)
 
     @property
     def actor_role(self) -> str:
+        if self.component is not None:
+            return "component"
         return "+".join(sorted({role for o in self.operators for role in o.roles}))
 
     def records(self) -> tuple[dict[str, Any], ...]:
@@ -81,6 +84,14 @@ def authorise_operators(reader: StoreReader, rule: ParticipantRule, clock: Clock
         operators.append(operator)
         keys.append(key)
     return Authorisation(operation, tuple(statements), tuple(operators), tuple(keys))
+
+
+def authorise_component(rapp: Rapp, operation: str, label: str) -> Authorisation:
+    """A component may perform `operation` only if rapp/roles.toml [components] lists it; AuthError if not."""
+    if operation not in rapp.component_may:
+        raise AuthError(f"an S1SP component may not perform {operation}: rapp/roles.toml [components] allows "
+                        f"{', '.join(sorted(rapp.component_may)) or 'nothing'}", operation=operation)
+    return Authorisation(operation, (), (), component=label)
 
 
 def active_operator(reader: StoreReader, name: str) -> OperatorRecord:

@@ -1,8 +1,9 @@
 """What every use case runs in: the runtime, the principal acting, and the duties all state changes share.
 
-A principal is who a command acts for. Today that is `Operators`: the people named with `--as`, each of
-whom signs the command's statement with their own credential. An S1SP component authenticated by its TLS
-certificate will be a second kind, authorised the same way against rapp/.
+A principal is who a command acts for: `Operators`, the people named with `--as`, each of whom signs the
+command's statement with their own credential; or a `Component`, an S1SP system reaching the CA over EST,
+authenticated by its TLS client certificate (or, at its first enrolment, by the one-time secret of an
+enrolment authorisation), which may do only what rapp/roles.toml [components] lists.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from s1spki.audit.record import AuditEvent
-from s1spki.command.authorise import Authorisation, authorise_operators
+from s1spki.command.authorise import Authorisation, authorise_component, authorise_operators
 from s1spki.command.home_kind import refuse_elsewhere
 from s1spki.errors import AuthError, HsmError, IntegrityRefused, Refused, StoreError
 from s1spki.policy import Policy
@@ -49,10 +50,36 @@ def _recordable(name: str) -> str:
     return escaped
 
 
+@dataclass(frozen=True)
+class Component:
+    """An S1SP component over EST: the certificate it authenticated with (issuer CN and serial), or the enrolment
+    authorisation whose one-time secret it presented, and the TLS peer address it came from."""
+
+    peer: str
+    issuer: str | None = None
+    serial: str | None = None
+    authorisation: int | None = None
+
+    @property
+    def label(self) -> str:
+        """How the audit record's actor names it (the issuer and peer are in the record's details)."""
+        if self.serial is not None:
+            return f"component:{self.serial}"
+        if self.authorisation is not None:
+            return f"component:enrolment/{self.authorisation}"
+        return "component:unauthenticated"
+
+    def as_details(self) -> dict[str, Any]:
+        return {"issuer": self.issuer, "serial": self.serial, "authorisation": self.authorisation, "peer": self.peer}
+
+
+Principal = Operators | Component
+
+
 class Command:
     """One run of a use case for one principal."""
 
-    def __init__(self, runtime: Runtime, principal: Operators) -> None:
+    def __init__(self, runtime: Runtime, principal: Principal) -> None:
         self.runtime = runtime
         self.principal = principal
 
@@ -88,15 +115,22 @@ class Command:
               actor: str | None = None, actor_role: str = "", **details: Any) -> AuditEvent:
         """An audit event naming the principal (or `actor`), stamped with the hashes of policy/ and rapp/ in force."""
         policy_hash, rapp_hash = self.runtime.hashes_in_force()
+        if isinstance(self.principal, Component):
+            details = {"component": self.principal.as_details(), **details}
+            actor_role = actor_role or "component"
         return AuditEvent(event=event, actor=self.principal.label if actor is None else actor, actor_role=actor_role,
                           object_type=object_type, object_id=object_id, details=details, policy_hash=policy_hash,
                           rapp_hash=rapp_hash)
 
     def authorise(self, operation: str, obj: Mapping[str, Any], rule: ParticipantRule | None = None) -> Authorisation:
         """Each named operator signs the statement of `operation` on `obj`; checked against rapp/ (or `rule`, e.g.
-        a role grant's) with AuthError, and each operator's record must be as s1spki wrote it. An operation this
-        kind of home does not perform is refused first (command/home_kind.py)."""
+        a role grant's) with AuthError, and each operator's record must be as s1spki wrote it. A component, which
+        signs nothing, may do only what rapp/roles.toml [components] lists; its authentication is the front door's
+        (the TLS client certificate) or the use case's (an authorisation's one-time secret). An operation this kind
+        of home does not perform is refused first (command/home_kind.py)."""
         self.refuse_elsewhere(operation)
+        if isinstance(self.principal, Component):
+            return authorise_component(self.rapp, operation, self.principal.label)
         return authorise_operators(self.reader, rule or self.rapp.participant_rule(operation), self.clock,
                                    self.home_id, self.runtime.operator_key, obj, self.principal.names, self.trust)
 

@@ -15,6 +15,8 @@ ROOT, ONLINE, COMBINED = "root", "online", "combined"
 
 # The operations only the root home performs (rapp/operations.toml names).
 AT_ROOT = frozenset({"ceremony.root", "ceremony.sign-issuing", "ca.revoke", "crl.arl"})
+# Network services: never in a root home, which stays off every network.
+SERVICES = frozenset({"est.serve"})
 # What either home does: adopting its own policy/ and rapp/, granting roles, exporting its own trail.
 EITHER = frozenset({"policy.adopt", "audit.export"})
 
@@ -38,6 +40,10 @@ def refuse_elsewhere(kind: str, operation: str) -> None:
     """PolicyRefused, saying where `operation` is done, unless a home of `kind` performs it."""
     if performs(kind, operation):
         return
+    if kind == ROOT and operation in SERVICES:
+        raise PolicyRefused(f"{operation}: a root home never starts a network service (the offline root is reached "
+                            "only by bundles carried under ceremony); serve EST from the online home",
+                            operation=operation)
     if kind == ROOT:
         raise PolicyRefused(f"{operation} is not done in a root home: the offline root only makes and signs CA "
                             "certificates and the ARL; run it in the online home", operation=operation)

@@ -182,7 +182,7 @@ def _create(written: list[Path], path: Path, data: bytes, mode: int = 0o644) -> 
 def keygen_file(operator: str, out_dir: Path, secret: SecretSource) -> tuple[Path, ec.EllipticCurvePublicKey]:
     """Make a P-256 key in an encrypted PEM file; write its public key and descriptor beside it."""
     descriptor = _check_new(out_dir, operator, (".key.pem", ".pub.pem"))
-    passphrase = secret.read(f"a new passphrase for {operator}'s key", error=UsageError)
+    passphrase = secret.read(f"a new passphrase for {operator}'s key", error=UsageError, confirm=True)
     if len(passphrase) < 8:
         raise UsageError(f"the passphrase for {operator}'s key must have at least 8 characters")
     key = ec.generate_private_key(ec.SECP256R1())

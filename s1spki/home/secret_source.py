@@ -29,8 +29,9 @@ class SecretSource:
     def describe(self) -> str:
         return {"file": f"file {self.ref}", "env": f"environment variable {self.ref}", "prompt": "a prompt"}[self.kind]
 
-    def read(self, what: str, error: type[Exception] = AuthError) -> str:
-        """Return the secret for `what` (e.g. "the PIN of token 's1spki'"); never echo it."""
+    def read(self, what: str, error: type[Exception] = AuthError, confirm: bool = False) -> str:
+        """Return the secret for `what` (e.g. "the PIN of token 's1spki'"); never echo it. With `confirm` (a new
+        secret), a prompt asks twice and refuses two different answers: a typo would lock the key away."""
         if self.kind == "file":
             try:
                 value = Path(self.ref).read_text(encoding="utf-8").rstrip("\r\n")
@@ -45,6 +46,8 @@ class SecretSource:
                 raise error(f"{what} must be typed at a prompt, but there is no terminal: name a file or"
                             " environment variable for it in the config")
             value = getpass.getpass(f"{what}: ")
+            if confirm and value and getpass.getpass(f"{what}, again: ") != value:
+                raise error(f"the two entries of {what} differ: nothing was made; try again")
         if not value:
             raise error(f"{what} from {self.describe()} is empty")
         return value

@@ -107,7 +107,7 @@ class Hsm:
             found = list(s.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY}))
             return tuple(sorted(str(obj[Attribute.LABEL]) for obj in found))
 
-        return self._live().run(op, action="listing keys", retry=True)
+        return self._live().run(op, action="listing keys", retry=True, refresh_if=lambda found: not found)
 
     def key_attributes(self, label: str) -> KeyAttributes:
         """Read the private key's attributes back from the token."""
@@ -159,7 +159,12 @@ class Hsm:
             found = list(s.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY}))
             return tuple(sorted(str(obj[Attribute.LABEL]) for obj in found))
 
-        return self._live().run(op, action="listing secret keys", retry=True)
+        # an empty listing on a token that holds the home's keys is doubted: checked once after a fresh login
+        return self._live().run(op, action="listing secret keys", retry=True, refresh_if=lambda found: not found)
+
+    def secret_key_details(self) -> list[dict[str, Any]]:
+        """Label and protection attributes of every secret key on the token."""
+        return self._live().run(objects.secret_key_details, action="listing secret keys", retry=True)
 
     def mac(self, label: str, data: bytes) -> bytes:
         """HMAC-SHA256 of `data` with the token's secret key `label` (CKM_SHA256_HMAC)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from pkcs11 import Attribute, KeyType, MechanismFlag, ObjectClass
+from pkcs11.exceptions import PKCS11Error
 
 from s1spki.errors import HsmError, NotFound, Refused
 from s1spki.hsm.settings import KeyAttributes
@@ -233,3 +234,22 @@ def read_public_key(obj: Any, label: str, token_label: str) -> ec.EllipticCurveP
             label=label,
             token=token_label,
         ) from exc
+
+
+_SECRET_READ_BACK = [Attribute.ID, Attribute.SENSITIVE, Attribute.EXTRACTABLE, Attribute.ALWAYS_SENSITIVE,
+                     Attribute.NEVER_EXTRACTABLE, Attribute.LOCAL, Attribute.SIGN, Attribute.TOKEN]
+
+
+def secret_key_details(session: Any) -> list[dict[str, Any]]:
+    """Label and protection attributes of every secret key on the token (what `hsm status` shows)."""
+    found = []
+    for obj in list(session.get_objects({Attribute.CLASS: ObjectClass.SECRET_KEY})):
+        values: dict[str, Any] = {"label": str(obj[Attribute.LABEL])}
+        for attribute in _SECRET_READ_BACK:
+            try:
+                value = obj[attribute]
+            except PKCS11Error:  # an attribute the token will not say
+                value = None
+            values[attribute.name.lower()] = value.hex() if isinstance(value, bytes) else value
+        found.append(values)
+    return found

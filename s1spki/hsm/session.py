@@ -8,6 +8,14 @@ session per token, and every PKCS#11 call under `LOCK` (see notes/pkcs11.md).
 Every (re)initialisation of a module bumps its `generation`; a token connection whose session belongs
 to an older generation logs in again before its next call. That covers fork, a switch of
 SOFTHSM2_CONF, and the re-initialisation that reclaims the session a failed login leaks.
+
+A long-running process (the EST server) must also outlive a token that goes away and comes back. While its
+folder is gone SoftHSM answers lookups with nothing, and keeps doing so after the folder is back, until the
+module is initialised again. So a lookup that finds no object, like a device or session error, is retried
+once after re-initialising the module and logging in again; a connection whose re-initialisation failed stays
+marked stale and starts with one on its next call, so the first call after the token is back works. A login
+is retried a few times after a general or device error or a token not found (several processes logging in at
+once make SoftHSM miss its token now and then), never after a PIN error.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import contextlib
 import hmac
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +34,7 @@ from typing import Any, TypeVar
 import pkcs11
 from pkcs11 import exceptions as p11
 
-from s1spki.errors import HsmError
+from s1spki.errors import HsmError, NotFound
 from s1spki.hsm.settings import HsmSettings
 from s1spki.hsm.softhsm import check_softhsm_conf
 from s1spki.hsm.translate import PIN_ERRORS, is_transient, pin_error, translate
@@ -33,6 +42,17 @@ from s1spki.hsm.translate import PIN_ERRORS, is_transient, pin_error, translate
 T = TypeVar("T")
 
 _SOFTHSM_ENV = "SOFTHSM2_CONF"
+# A login after a general or device error, or a token not found, is tried this often in all, with these pauses.
+LOGIN_ATTEMPTS = 4
+_LOGIN_PAUSES_S = (0.05, 0.1, 0.2)
+_LOGIN_RETRYABLE: tuple[type[p11.PKCS11Error], ...] = (
+    p11.GeneralError, p11.DeviceError, p11.DeviceRemoved, p11.TokenNotPresent, p11.FunctionFailed,
+    p11.TokenNotRecognised,
+)
+
+
+class _NoToken(Exception):
+    """No token with the label (yet): a login may try again."""
 
 
 class _ProcessLock:
@@ -94,11 +114,12 @@ class Library:
         self.generation += 1
         self.open_sessions = 0
         try:
-            self.lib.finalize()
+            if self.lib.initialized:
+                self.lib.finalize()
         except p11.PKCS11Error:
-            # After fork the module may already consider itself reset (SoftHSM library.reset_on_fork).
-            if not forked:
-                raise
+            # After fork the module may already consider itself reset (SoftHSM library.reset_on_fork); a module
+            # whose token went away may refuse to finalise: either way it is initialised afresh below.
+            pass
         self.lib.initialize()
         self.pid = os.getpid()
         self.conf = os.environ.get(_SOFTHSM_ENV)
@@ -198,6 +219,7 @@ class TokenConnection:
         self.cache: dict[tuple[str, str], Any] = {}  # per-generation object handles, by (kind, label)
         self.refcount = 0
         self.closed = False
+        self._stale = False  # a re-initialisation is owed before the next login (the last one failed)
 
     def same_pin(self, pin: str) -> bool:
         return hmac.compare_digest(self._pin.encode("utf-8"), pin.encode("utf-8"))
@@ -213,11 +235,15 @@ class TokenConnection:
         if (
             lib is not None
             and self._session is not None
+            and not self._stale
             and self._generation == lib.generation
             and lib.pid == self._pid == os.getpid()
             and lib.lib.initialized
             and (self.conf is None or self.conf == lib.conf)
         ):
+            return self._session
+        if self._stale:
+            self._reinitialize_and_login()
             return self._session
         lib = library(self.module, self.conf)
         self._library = lib
@@ -236,15 +262,7 @@ class TokenConnection:
         if len(tokens) == 1:
             return tokens[0]
         if not tokens:
-            present = self._labels_present(lib)
-            listing = ", ".join(f"'{label}'" for label in present) if present else "none"
-            raise HsmError(
-                f"no token labelled '{self.token_label}' in module {self.module} "
-                f"(tokens present: {listing}): fix `token_label` in s1spki.toml or initialise the token",
-                token=self.token_label,
-                module=self.module,
-                tokens_present=present,
-            )
+            raise _NoToken()
         raise HsmError(
             f"{len(tokens)} tokens are labelled '{self.token_label}' in module {self.module}: "
             "token labels must be unique",
@@ -264,28 +282,66 @@ class TokenConnection:
                 labels.append(token.label)
         return labels
 
+    def _no_token_error(self, lib: Library) -> HsmError:
+        present = self._labels_present(lib) if lib.lib.initialized else []
+        listing = ", ".join(f"'{label}'" for label in present) if present else "none"
+        return HsmError(
+            f"no token labelled '{self.token_label}' in module {self.module} (tokens present: {listing}): the "
+            "token is away, or fix `token_label` in s1spki.toml or initialise the token",
+            token=self.token_label,
+            module=self.module,
+            tokens_present=present,
+        )
+
     def _login(self, lib: Library) -> None:
-        try:
-            token = self._find_token(lib)
-            session = token.open(rw=True, user_pin=self._pin)
-        except PIN_ERRORS as exc:
-            # The failed C_Login leaked its session; only C_Finalize reclaims it, and the other
-            # connections on this module log in again on their next call.
-            with contextlib.suppress(p11.PKCS11Error):
+        """Open the session and log in; after a general or device error, or no token found, the module is
+        initialised again and the login tried again (LOGIN_ATTEMPTS in all), never after a PIN error."""
+        for attempt in range(LOGIN_ATTEMPTS):
+            last = attempt == LOGIN_ATTEMPTS - 1
+            try:
+                token = self._find_token(lib)
+                session = token.open(rw=True, user_pin=self._pin)
+                break
+            except PIN_ERRORS as exc:
+                # The failed C_Login leaked its session; only C_Finalize reclaims it, and the other
+                # connections on this module log in again on their next call.
+                with contextlib.suppress(p11.PKCS11Error):
+                    lib.reinitialize(self.conf)
+                raise pin_error(exc, self.token_label) from exc
+            except (_NoToken, *_LOGIN_RETRYABLE) as exc:
+                if last:
+                    self._stale = True
+                    if isinstance(exc, _NoToken):
+                        raise self._no_token_error(lib) from None
+                    raise translate(exc, token_label=self.token_label, module=self.module,
+                                    action="logging in") from exc
+            except p11.PKCS11Error as exc:
+                raise translate(
+                    exc, token_label=self.token_label, module=self.module, action="logging in"
+                ) from exc
+            time.sleep(_LOGIN_PAUSES_S[min(attempt, len(_LOGIN_PAUSES_S) - 1)])
+            try:
                 lib.reinitialize(self.conf)
-            raise pin_error(exc, self.token_label) from exc
-        except p11.PKCS11Error as exc:
-            raise translate(
-                exc, token_label=self.token_label, module=self.module, action="logging in"
-            ) from exc
+            except p11.PKCS11Error as exc:
+                if last:
+                    raise _load_error(self.module, self.conf, exc) from exc
+        self._stale = False
         lib.open_sessions += 1
         self._session = session
         self._generation = lib.generation
         self._pid = os.getpid()
 
     def relogin(self) -> None:
-        """Re-initialise the module and log in again (the one retry after a device or session error)."""
-        lib = library(self.module, self.conf)
+        """Re-initialise the module and log in again (the one retry after a device or session error, or a lookup
+        that found nothing). Until it succeeds the connection stays stale: its next call starts with another."""
+        self._stale = True
+        self._session = None
+        self.cache.clear()
+        self._reinitialize_and_login()
+
+    def _reinitialize_and_login(self) -> None:
+        lib = library(self.module, self.conf)  # a SoftHSM config whose token folder is gone fails here
+        self._library = lib
         try:
             lib.reinitialize(self.conf)
         except p11.PKCS11Error as exc:
@@ -318,11 +374,19 @@ class TokenConnection:
         with contextlib.suppress(p11.PKCS11Error):
             session.close()
 
-    def run(self, op: Callable[[Any], T], *, action: str, retry: bool) -> T:
-        """Run `op(session)` under LOCK, translating errors; retry once after a device or session error."""
+    def run(self, op: Callable[[Any], T], *, action: str, retry: bool,
+            refresh_if: Callable[[T], bool] | None = None) -> T:
+        """Run `op(session)` under LOCK, translating errors; retry once after a device or session error, or
+        when `op` found no object (NotFound) or its result is one `refresh_if` doubts (an empty listing): a token
+        that went away and came back shows its objects again only after the module is initialised afresh."""
         with LOCK:
             try:
-                return op(self.session())
+                result = op(self.session())
+                if not (retry and refresh_if is not None and refresh_if(result)):
+                    return result
+            except NotFound:
+                if not retry:
+                    raise
             except p11.PKCS11Error as exc:
                 if not (retry and is_transient(exc)):
                     raise translate(

@@ -28,22 +28,36 @@ from s1spki.values.clock import parse_iso
 Trust = Callable[[str, int, str], None]
 
 
-def request_digest(request_id: int, subject: RequestSubject, common_name: str | None, key_sha256: str,
-                   csr_der: bytes, rule: Mapping[str, Any]) -> str:
-    """What approvers sign: the request's id and everything it asks for, the rule it is judged by included."""
-    return hashlib.sha256(canonical_json({
+def request_digest(request_id: int, subject: RequestSubject, common_name: str | None, key_sha256: str | None,
+                   csr_der: bytes | None, rule: Mapping[str, Any], over_est: Mapping[str, Any] | None = None) -> str:
+    """What approvers sign: the request's id and everything it asks for, the rule it is judged by included. An
+    enrolment authorisation has no CSR yet: `over_est` (its kind, expiry and secret's hash; a re-enrolment's kind
+    and the certificate it renews) is signed instead."""
+    body: dict[str, Any] = {
         "request": request_id, "organisation": subject.organisation, "aro": subject.aro, "role": subject.role,
         "key_usage": subject.key_usage, "eui64": subject.eui64, "common_name": common_name,
-        "key_sha256": key_sha256, "csr_sha256": hashlib.sha256(csr_der).hexdigest(), "rule": dict(rule)})
-    ).hexdigest()
+        "key_sha256": key_sha256, "csr_sha256": None if csr_der is None else hashlib.sha256(csr_der).hexdigest(),
+        "rule": dict(rule)}
+    if over_est is not None:
+        body["est"] = dict(over_est)
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def est_facts(request: RequestRecord) -> dict[str, Any] | None:
+    """What an authorisation or re-enrolment adds to its digest (None for a request with a CSR)."""
+    if request.kind is None:
+        return None
+    return {"kind": request.kind, "expires_at": request.expires_at, "secret_hash": request.secret_hash,
+            "renews": request.renews}
 
 
 def digest_of(request: RequestRecord) -> str:
     """The digest recomputed from what the request holds now (its stored digest column is not trusted): the
     public key is taken from the CSR itself."""
     subject = RequestSubject(request.org_name, request.aro, request.role, request.key_usage, request.eui64)
-    key = CertificationRequest.from_der(request.csr_der).key_sha256
-    return request_digest(request.id, subject, request.common_name, key, request.csr_der, request.rule)
+    key = None if request.csr_der is None else CertificationRequest.from_der(request.csr_der).key_sha256
+    return request_digest(request.id, subject, request.common_name, key, request.csr_der, request.rule,
+                          est_facts(request))
 
 
 def approval_object(request: RequestRecord) -> dict[str, Any]:

@@ -84,3 +84,35 @@ def _raw_point(der: bytes) -> bytes:
     info = asn1_csr.CertificationRequest.load(der)["certification_request_info"]
     bit_string = info["subject_pk_info"]["public_key"]
     return bytes(bit_string.contents[1:])  # drop the unused-bits octet
+
+
+@dataclass(frozen=True)
+class EstHints:
+    """What an EST request says beside its key, read from a request that passed intake. None of it goes into a
+    certificate (the profile and the registry decide that): the channel binding is checked, the EUI-64 and key
+    usage say which certificate a re-enrolment renews."""
+
+    challenge_password: bytes | None  # RFC 7030 3.5: base64 of the TLS channel's tls-unique
+    eui64: str | None  # the subject's uniqueIdentifier (2.5.4.45), 16 uppercase hex digits
+    key_usage: str | None  # digitalSignature or keyAgreement, from a requested keyUsage extension
+
+
+def est_hints(request: CertificationRequest) -> EstHints:
+    csr = x509.load_der_x509_csr(request.der)
+    try:
+        password = csr.attributes.get_attribute_for_oid(x509.oid.AttributeOID.CHALLENGE_PASSWORD).value
+    except x509.AttributeNotFound:
+        password = None
+    eui64 = None
+    found = csr.subject.get_attributes_for_oid(x509.ObjectIdentifier("2.5.4.45"))
+    if found and isinstance(found[0].value, bytes):
+        raw = found[0].value
+        raw = raw[1:] if len(raw) == 9 and raw[0] == 0 else raw  # the BIT STRING's unused-bits octet
+        eui64 = raw.hex().upper() if len(raw) == 8 else "malformed"
+    key_usage = None
+    try:
+        usage = csr.extensions.get_extension_for_class(x509.KeyUsage).value
+        key_usage = "keyAgreement" if usage.key_agreement else "digitalSignature" if usage.digital_signature else None
+    except (x509.ExtensionNotFound, ValueError):
+        pass
+    return EstHints(password, eui64, key_usage)

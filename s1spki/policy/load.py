@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from s1spki.values.datafile import DataFolder, one_of, tree_hash
 
-from .model import END_ENTITY_KEY_USAGES, CaProfile, EndEntityProfile, NameLimits, Policy
+from .model import END_ENTITY_KEY_USAGES, CaProfile, EndEntityProfile, EstSettings, NameLimits, Policy
 from .schema import PROFILE_FILES, EndEntityProfileFile, PolicyFile, RolesFile
 
 
@@ -26,7 +26,7 @@ def load_policy(directory: Path) -> Policy:
             if profile.lifetime_years > issuing.lifetime_years:
                 folder.refuse(f"profiles/{profile.name}.toml", "lifetime_years",
                               f"{profile.lifetime_years} exceeds the issuing CA's {issuing.lifetime_years}"
-                              " (spec 4: issuing >= longest end-entity lifetime)")
+                              ": a CA never issues what outlives it")
     folder.raise_if_any()
     assert main is not None and roles is not None and root is not None and issuing is not None
     return Policy(
@@ -52,6 +52,8 @@ def load_policy(directory: Path) -> Policy:
         root=root,
         issuing=issuing,
         end_entity=MappingProxyType(end_entity),
+        est=EstSettings(main.est.renewal_window_days, main.est.superseded_reason, main.est.authorisation_default_hours,
+                        main.est.authorisation_max_hours, main.est.channel_binding),
     )
 
 

@@ -66,6 +66,17 @@ class NameLimits:
 
 
 @dataclass(frozen=True)
+class EstSettings:
+    """policy.toml [est]: enrolment and re-enrolment of S1SP components over EST."""
+
+    renewal_window_days: int
+    superseded_reason: str
+    authorisation_default_hours: int
+    authorisation_max_hours: int
+    channel_binding: str  # "optional" | "required"
+
+
+@dataclass(frozen=True)
 class Policy:
     """Everything the CA takes from policy/, with the hash of the files it was read from."""
 
@@ -90,6 +101,7 @@ class Policy:
     root: CaProfile
     issuing: CaProfile
     end_entity: Mapping[str, EndEntityProfile]  # by key usage
+    est: EstSettings = EstSettings(60, "superseded", 168, 720, "optional")
 
     def role_code(self, role: str) -> int:
         return self.roles[role]

@@ -18,8 +18,8 @@ from s1spki.values.strict_model import StrictTable
 from .model import CA_KEY_USAGES, END_ENTITY_KEY_USAGES, EXTENSION_OIDS, REVOCATION_REASON_CODES
 
 # spec 5: never certificateHold (no suspension); RFC 5280 5.3.1: omit rather than use unspecified.
-NEVER_REASONS = {"certificateHold": "S1SPKI never suspends a certificate (spec 5)",
-                 "removeFromCRL": "S1SPKI never suspends a certificate (spec 5)",
+NEVER_REASONS = {"certificateHold": "S1SPKI never suspends a certificate",
+                 "removeFromCRL": "S1SPKI never suspends a certificate",
                  "unspecified": "RFC 5280 5.3.1 says to omit the reason rather than use unspecified"}
 
 
@@ -121,6 +121,30 @@ class Names(StrictTable):
     evidence: Annotated[int, Field(ge=1, le=1024)]
 
 
+class Est(StrictTable):
+    """[est]: enrolment and re-enrolment of S1SP components over EST (RFC 7030) [choice]."""
+
+    # re-enrolment is allowed in the last renewal_window_days of a certificate's validity (spec 5: re-key is a new
+    # key pair, authenticated like the first request; here by the component's current certificate)
+    renewal_window_days: Annotated[int, Field(ge=1, le=36500)] = 60
+    # the certificate a re-enrolment replaces is revoked with this reason (a reason of [revocation])
+    superseded_reason: str = "superseded"
+    # how long an enrolment authorisation stays usable: by default, and at most
+    authorisation_default_hours: Annotated[int, Field(ge=1, le=8760)] = 168
+    authorisation_max_hours: Annotated[int, Field(ge=1, le=8760)] = 720
+    # RFC 7030 3.5: the CSR's challengePassword carries the TLS channel's tls-unique (TLS 1.2); "optional" checks a
+    # binding the client sends, "required" refuses an enrolment without one
+    channel_binding: Literal["optional", "required"] = "optional"
+
+    @field_validator("authorisation_max_hours")
+    @classmethod
+    def _max_covers_default(cls, value: int, info: ValidationInfo) -> int:
+        default = info.data.get("authorisation_default_hours")
+        if default is not None and value < default:
+            raise ValueError(f"must be at least authorisation_default_hours ({default}), not {value}")
+        return value
+
+
 class PolicyFile(StrictTable):
     """policy.toml."""
 
@@ -134,6 +158,7 @@ class PolicyFile(StrictTable):
     revocation: Revocation
     intake: Intake
     names: Names
+    est: Est = Est()
 
     @field_validator("environment")
     @classmethod
@@ -141,6 +166,15 @@ class PolicyFile(StrictTable):
         oids = info.data.get("policy_oids")
         if oids is not None and value not in oids:
             raise ValueError(f"{value!r} has no OID in [policy_oids] (set policy_oids.{value})")
+        return value
+
+    @field_validator("est")
+    @classmethod
+    def _superseded_reason_allowed(cls, value: Est, info: ValidationInfo) -> Est:
+        revocation = info.data.get("revocation")
+        if revocation is not None and value.superseded_reason not in revocation.reasons:
+            raise refusal([(("superseded_reason",), f"{value.superseded_reason!r} is not one of "
+                                                    "revocation.reasons")])
         return value
 
 
@@ -209,7 +243,7 @@ class _CaProfileFile(StrictTable):
     def _ca_key_usage(cls, value: list[str]) -> list[str]:
         # spec 4: keyUsage critical, keyCertSign and cRLSign, nothing else
         if set(value) != set(CA_KEY_USAGES):
-            raise ValueError(f"a CA certificate has exactly keyCertSign and cRLSign (spec 4), not {value}")
+            raise ValueError(f"a CA certificate has exactly keyCertSign and cRLSign, not {value}")
         return value
 
 
@@ -228,7 +262,7 @@ class RootProfileFile(_CaProfileFile):
     @classmethod
     def _root_extensions(cls, value: list[str]) -> list[str]:
         missing = [e for e in _CA_REQUIRED if e not in value]
-        problems = [f"must include {', '.join(missing)} (spec 2, 4)"] if missing else []
+        problems = [f"must include {', '.join(missing)}"] if missing else []
         if "authorityKeyIdentifier" in value:
             problems.append("the root has no authorityKeyIdentifier")  # spec 2.6: it is self-signed
         if problems:
@@ -249,7 +283,7 @@ class IssuingProfileFile(_CaProfileFile):
         # spec 2.6: every certificate but the self-signed root carries the AKI
         missing = [e for e in (*_CA_REQUIRED, "authorityKeyIdentifier") if e not in value]
         if missing:
-            raise ValueError(f"must include {', '.join(missing)} (spec 2, 4)")
+            raise ValueError(f"must include {', '.join(missing)}")
         return value
 
 
@@ -273,7 +307,7 @@ class EndEntityProfileFile(StrictTable):
         # spec 3: a party holds separate signing and key-agreement certificates
         if len(value) != 1 or value[0] not in END_ENTITY_KEY_USAGES:
             raise ValueError("an end-entity certificate has exactly one of digitalSignature or keyAgreement"
-                             f" (spec 3), not {value}")
+                             f", not {value}")
         return value
 
     @field_validator("extensions")
@@ -285,7 +319,7 @@ class EndEntityProfileFile(StrictTable):
             return value
         expected = set(_EE_REQUIRED) | ({"basicConstraints"} if basic == "critical-false" else set())
         if set(value) != expected:
-            raise ValueError(f"must list exactly {', '.join(sorted(expected))} (spec 3, basic_constraints ="
+            raise ValueError(f"must list exactly {', '.join(sorted(expected))} (for basic_constraints ="
                              f" {basic!r}), not {value}")
         return value
 

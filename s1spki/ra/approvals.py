@@ -48,7 +48,7 @@ def read_statement(path: Path) -> SignedStatement:
         return SignedStatement.from_record(json.loads(path.read_text(encoding="utf-8")))
     except OSError as exc:
         raise UsageError(f"cannot read statement {path}: {exc.strerror}") from None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested past any statement's
         raise AuthError(f"{path} is not a signed s1spki statement") from None
 
 
@@ -68,7 +68,8 @@ def decide(cmd: Command, request_id: int, decision: str, reason: str | None = No
         else:
             operator, signed = _presigned(cmd, request, rule, statement)
         if operator.name in submitters(request):
-            raise AuthError(f"{operator.name} submitted request {request_id} and may not decide on it (spec 6)")
+            raise AuthError(f"{operator.name} submitted request {request_id} and may not decide on it: dual control "
+                            "needs someone else")
         if decision == "approve" and not set(operator.roles) & set(rule.approver_roles):
             raise AuthError(f"{operator.name} ({', '.join(operator.roles)}) is not an approver for request "
                             f"{request_id}: its rule counts {', '.join(rule.approver_roles)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -116,11 +117,12 @@ class NotDue:
     due_at: datetime
 
 
-def issue_scheduled(cmd: Command, kind: str, ca_name: str | None = None, if_due: bool = False
-                    ) -> CrlRecord | NotDue:
+def issue_scheduled(cmd: Command, kind: str, ca_name: str | None = None, if_due: bool = False,
+                    started: Callable[[], None] | None = None) -> CrlRecord | NotDue:
     """`crl issue` (kind "crl") or `crl arl` (kind "arl"): issue now, or with `if_due` only when policy/'s
     re-issue period has passed (NotDue, saying when it will be, if not); authorised as rapp/ says for crl.issue
-    or crl.arl."""
+    or crl.arl. `started` is told when the long part begins, once the participants are authorised (a progress
+    bar)."""
     operation = OPERATIONS[kind]
     event = cmd.event(operation, "crl", ca_name)
     with cmd.refusals_recorded(event):
@@ -132,4 +134,6 @@ def issue_scheduled(cmd: Command, kind: str, ca_name: str | None = None, if_due:
         issuer = open_issuer(cmd, ca)  # an unavailable HSM or a mismatched key fails before anything changes
         auth = cmd.authorise(operation, {"ca": ca.name, "kind": kind})
         event = dataclasses.replace(event, object_id=ca.name).attributed(auth.actor, auth.actor_role, auth.records())
+    if started is not None:
+        started()
     return issue(cmd, ca, issuer, event)

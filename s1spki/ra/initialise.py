@@ -5,6 +5,7 @@ if a step fails, what this run created is removed again."""
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import shutil
 import uuid
@@ -99,6 +100,7 @@ def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
     home_existed = home.exists()
     try:
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        home.chmod(0o700)  # also when `operator keygen` made it first: the home holds the PIN file and the token
         for name, source in (("policy", policy.directory), ("rapp", rapp.directory)):
             shutil.copytree(source, home / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
             created.append(home / name)
@@ -116,6 +118,8 @@ def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
         created.append(home / CONFIG_NAME)
         if url == "sqlite:///s1spki.db":
             created += [home / "s1spki.db", home / "s1spki.db-wal", home / "s1spki.db-shm"]
+            # made empty and 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode
+            os.close(os.open(home / "s1spki.db", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         (home / "credentials").mkdir(exist_ok=True)
         home_id = str(uuid.uuid4())
         runtime = Runtime(home, clock)

@@ -13,9 +13,11 @@ import hashlib
 import os
 import socket
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from s1spki.audit.record import AuditEvent
 from s1spki.command import Command
@@ -27,7 +29,7 @@ from s1spki.issuance.lint_gate import lint_context
 from s1spki.issuance.profile import end_entity_builder, end_entity_name, new_serial
 from s1spki.issuance.registration import RequestSubject, check_request, refuse_known_key
 from s1spki.ra.cas import issuing_ca, open_issuer
-from s1spki.store import CertificateRecord, Duplicate, RequestRecord, StoreReader
+from s1spki.store import CaRecord, CertificateRecord, Duplicate, RequestRecord, StoreReader
 from s1spki.values.clock import parse_iso
 
 # A claim on a request older than this, by a command on another host, is taken to be of a command that died
@@ -105,13 +107,16 @@ def issue_request(cmd: Command, request_id: int, ca_name: str | None = None) -> 
     with cmd.refusals_recorded(event, undo=lambda tx: tx.release_claim(request_id, claimant)):
         # 1. The request, still waiting to be issued, as s1spki wrote it.
         pending = _pending(cmd, request_id)
+        if pending.csr_der is None:
+            raise PolicyRefused(f"request {request_id} is an enrolment authorisation: the component enrols it over "
+                                "EST (`s1spki est enroll`), with its one-time secret")
         # 2. Intake and registration again (the registry or the policy may have changed since submission), under
         #    the checks and approvals of the rule recorded at submission; approvals count only over the digest of
         #    what the request holds now.
         request = CertificationRequest.from_der(pending.csr_der)
         if request.key_sha256 != pending.key_sha256 or digest_of(pending) != pending.digest:
             raise PolicyRefused(f"request {request_id} no longer holds what was submitted: refused")
-        subject = RequestSubject(pending.org_name, pending.aro, pending.role, pending.key_usage, pending.eui64)
+        subject = subject_of(pending)
         checks = tuple(pending.rule["checks"])
         org, _ = check_request(cmd.reader, cmd.policy, checks, subject, cmd.trust)
         refuse_known_key(cmd.reader, request.key_sha256, pending_id=request_id)
@@ -125,37 +130,64 @@ def issue_request(cmd: Command, request_id: int, ca_name: str | None = None) -> 
                                  organisation=pending.org_name, aro=pending.aro, eui64=pending.eui64,
                                  role=pending.role, key_usage=pending.key_usage, approvers=list(approvers),
                                  request_digest=pending.digest)
-        # 4. The issuer opened (certificate paired with its HSM key) before anything is reserved: an unavailable
-        #    HSM or a key that is not the CA's must not leave a reserved, unissued serial behind.
-        issuer = open_issuer(cmd, ca)
-        # 5. The profile decides the contents; the request gives only its key.
-        profile = cmd.policy.profile_for(pending.key_usage)
-        name = end_entity_name(pending.common_name, cmd.policy.role_hex(pending.role), pending.eui64)
-        builder = end_entity_builder(cmd.policy, profile, issuer.facts, name, request.public_key,
-                                     new_serial(cmd.policy.serial_octets), cmd.clock.now())
-        # 6. Lint, claim the request and reserve the serial (committed together), sign once, check the bytes.
-        stale = pending.claimed_by if pending.status == "issuing" else None
-        prepared = issuer.prepare(builder, lint_context(cmd.policy, issuer.certificate, profile),
-                                  reserve_serial(cmd, ca.name, "end-entity", request_id, event, (claimant, stale)))
-        certificate = issuer.issue(prepared)
-        cmd.runtime.seams.reached("signed")
-        # 7. The certificate and its audit record, in one transaction that checks again what it relied on.
-        der = certificate.public_bytes(serialization.Encoding.DER)
-        done = event.with_outcome("ok", serial=prepared.serial, sha256_fingerprint=hashlib.sha256(der).hexdigest(),
-                                  certificate_der_b64=base64.b64encode(der).decode("ascii"))
-        try:
-            with cmd.store.change(done) as tx:
-                tx.lock_organisation(org.id)
-                _recheck(cmd, tx.reader, request_id, checks, subject, approvers)
-                certificate_id = tx.add_certificate(
-                    certificate, kind="end-entity", issuer_cn=ca.name, serial=prepared.serial,
-                    policy_hash=cmd.policy.hash, issuer_certificate_id=ca.certificate.id, request_id=request_id,
-                    subject_cn=pending.common_name, eui64=pending.eui64, role=pending.role,
-                    key_usage=pending.key_usage)
-                tx.mark_request_issued(request_id, certificate_id, claimant)
-        except Duplicate as exc:
-            raise PolicyRefused(f"{exc.message}: the signed certificate was discarded and serial {prepared.serial} "
-                                "stays reserved, unissued") from None
+        return issue_certificate(cmd, event, ToIssue(pending, request.public_key, ca, org.id, checks, approvers,
+                                                     claimant))
+
+
+def subject_of(request: RequestRecord) -> RequestSubject:
+    return RequestSubject(request.org_name, request.aro, request.role, request.key_usage, request.eui64)
+
+
+@dataclass(frozen=True)
+class ToIssue:
+    """A request judged fit to issue: what the issuance stages need (the request gives only its key)."""
+
+    pending: RequestRecord  # as judged; claimed by `claimant` when the serial is reserved
+    public_key: ec.EllipticCurvePublicKey
+    ca: CaRecord
+    org_id: int
+    checks: tuple[str, ...]  # the registry checks, run again where the certificate is stored
+    approvers: tuple[str, ...]  # the approvals relied on, which must still count there
+    claimant: str
+
+
+def issue_certificate(cmd: Command, event: AuditEvent, what: ToIssue) -> CertificateRecord:
+    """Steps 4 to 7 of every issuance (`cert issue`, and enrolment over EST): the issuer opened, the profile, lint,
+    the request claimed and the serial reserved, one HSM signature, the certificate stored with its audit record
+    (`event`, attributed) after the checks it relied on are made again. Call inside `cmd.refusals_recorded`, with
+    an undo that releases the claim."""
+    pending, ca, request_id = what.pending, what.ca, what.pending.id
+    # 4. The issuer opened (certificate paired with its HSM key) before anything is reserved: an unavailable
+    #    HSM or a key that is not the CA's must not leave a reserved, unissued serial behind.
+    issuer = open_issuer(cmd, ca)
+    # 5. The profile decides the contents; the request gives only its key.
+    profile = cmd.policy.profile_for(pending.key_usage)
+    name = end_entity_name(pending.common_name, cmd.policy.role_hex(pending.role), pending.eui64)
+    builder = end_entity_builder(cmd.policy, profile, issuer.facts, name, what.public_key,
+                                 new_serial(cmd.policy.serial_octets), cmd.clock.now())
+    # 6. Lint, claim the request and reserve the serial (committed together), sign once, check the bytes.
+    stale = pending.claimed_by if pending.status == "issuing" else None
+    prepared = issuer.prepare(builder, lint_context(cmd.policy, issuer.certificate, profile),
+                              reserve_serial(cmd, ca.name, "end-entity", request_id, event, (what.claimant, stale)))
+    certificate = issuer.issue(prepared)
+    cmd.runtime.seams.reached("signed")
+    # 7. The certificate and its audit record, in one transaction that checks again what it relied on.
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    done = event.with_outcome("ok", serial=prepared.serial, sha256_fingerprint=hashlib.sha256(der).hexdigest(),
+                              certificate_der_b64=base64.b64encode(der).decode("ascii"))
+    try:
+        with cmd.store.change(done) as tx:
+            tx.lock_organisation(what.org_id)
+            _recheck(cmd, tx.reader, request_id, what.checks, subject_of(pending), what.approvers)
+            certificate_id = tx.add_certificate(
+                certificate, kind="end-entity", issuer_cn=ca.name, serial=prepared.serial,
+                policy_hash=cmd.policy.hash, issuer_certificate_id=ca.certificate.id, request_id=request_id,
+                subject_cn=pending.common_name, eui64=pending.eui64, role=pending.role,
+                key_usage=pending.key_usage)
+            tx.mark_request_issued(request_id, certificate_id, what.claimant)
+    except Duplicate as exc:
+        raise PolicyRefused(f"{exc.message}: the signed certificate was discarded and serial {prepared.serial} "
+                            "stays reserved, unissued") from None
     record = cmd.reader.certificate(certificate_id)
     assert record is not None
     return record

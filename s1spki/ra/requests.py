@@ -7,7 +7,10 @@ import base64
 import hashlib
 from typing import Any
 
+from cryptography import x509
+
 from s1spki.command import Command
+from s1spki.errors import IntakeRefused
 from s1spki.issuance.approvals import count_approvals, request_digest
 from s1spki.issuance.intake import parse_request
 from s1spki.issuance.registration import RequestSubject, check_request, refuse_known_key
@@ -37,7 +40,11 @@ def submit_request(cmd: Command, org: str, role: str, key_usage: str, eui64: str
         obj = {"organisation": org, "aro": aro, "role": role, "key_usage": key_usage, "eui64": entity,
                "common_name": common_name, "request_sha256": hashlib.sha256(csr).hexdigest()}
         auth = cmd.authorise("request.submit", obj)
-        request = parse_request(csr, cmd.policy.max_request_bytes)
+        try:
+            request = parse_request(csr, cmd.policy.max_request_bytes)
+        except x509.InvalidVersion:  # cryptography's own error, outside intake's ValueError family
+            raise IntakeRefused("the request's version field is not v1 (0): not a PKCS#10 request s1spki "
+                                "accepts") from None
         checks = cmd.rapp.operations["request.submit"].checks
         org_record, aro_record = check_request(cmd.reader, cmd.policy, checks, subject)
         refuse_known_key(cmd.reader, request.key_sha256)

@@ -18,7 +18,7 @@ from datetime import UTC
 from typing import Any
 
 from s1spki.audit.record import AuditEvent
-from s1spki.command import Command
+from s1spki.command import Authorisation, Command
 from s1spki.errors import NotFound, PolicyRefused, S1spkiError, UsageError
 from s1spki.issuance.crl import entry_der
 from s1spki.issuance.issuer import Issuer
@@ -68,9 +68,10 @@ def revoke(cmd: Command, serial: str, issuer: str | None, reason: str,
 
 
 def record_revocation(cmd: Command, serial: str, issuer: str | None, reason: str,
-                      requested_by: str = "ra") -> Recorded:
+                      requested_by: str = "ra", *, by: Authorisation | None = None) -> Recorded:
     """Check, authorise and commit a revocation; the CRL or ARL is `revoke`'s next step (scripts/bench times
-    this part alone)."""
+    this part alone). `by` is an authorisation already given for an operation this revocation is part of (a
+    component's re-enrolment supersedes its old certificate): then `requested_by` is recorded as given."""
     serial = serial.upper().replace(":", "")
     event = cmd.event("cert.revoke", "certificate", f"{issuer or '?'}/{serial}", reason=reason,
                       requested_by=requested_by)
@@ -81,13 +82,14 @@ def record_revocation(cmd: Command, serial: str, issuer: str | None, reason: str
     with cmd.refusals_recorded(event):
         cmd.refuse_elsewhere(operation)
         signer = _check(cmd, certificate, reason)
-        requester = _requester(cmd, certificate, requested_by)
+        requester = requested_by if by is not None else _requester(cmd, certificate, requested_by)
         if cmd.rapp.operations[operation].approval.approvals:
             raise PolicyRefused(f"rapp/operations.toml asks for approvals of {operation}, which apply to requests; "
                                 "`cert revoke` takes its participants (--as) as rapp/ says instead")
         signing_issuer = open_issuer(cmd, signer)  # an unavailable HSM fails before anything changes
-        auth = cmd.authorise(operation, {"certificate": _name(certificate), "fingerprint": certificate.fingerprint,
-                                         "reason": reason, "requested_by": requester})
+        auth = by or cmd.authorise(operation, {"certificate": _name(certificate),
+                                               "fingerprint": certificate.fingerprint, "reason": reason,
+                                               "requested_by": requester})
         revoked_at = cmd.clock.now().astimezone(UTC).replace(microsecond=0)
         values = {"issuer_cn": certificate.issuer_cn, "serial": certificate.serial, "reason": reason,
                   "revoked_at": iso(revoked_at), "requested_by": requester, "revoked_by": auth.actor,
@@ -119,7 +121,7 @@ def _check(cmd: Command, certificate: CertificateRecord, reason: str) -> CaRecor
         when = f" ({previous.reason}, {previous.revoked_at})" if previous else ""
         raise PolicyRefused(f"certificate {_name(certificate)} is already {certificate.status}{when}")
     if reason not in cmd.policy.revocation_reasons:
-        never = " (S1SPKI never suspends a certificate, spec 5)" if reason == "certificateHold" else ""
+        never = " (S1SPKI never suspends a certificate)" if reason == "certificateHold" else ""
         raise PolicyRefused(f"revocation reason {reason!r} is not allowed{never}: policy/policy.toml [revocation] "
                             f"allows {', '.join(cmd.policy.revocation_reasons)}")
     signer = cmd.reader.ca(certificate.issuer_cn)

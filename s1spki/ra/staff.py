@@ -80,6 +80,39 @@ def withdraw_operator(cmd: Command, name: str) -> OperatorRecord:
     return record
 
 
+def rekey_operator(cmd: Command, name: str, public_key: ec.EllipticCurvePublicKey) -> OperatorRecord:
+    """Register a new public key for an operator whose key is lost or replaced, under the rule that grants their
+    roles (rapp/roles.toml [grants]; the operator being rekeyed never counts). The record keeps the new key, so
+    their later statements verify offline."""
+    event = cmd.event("operator.rekey", "operator", name, public_key_pem=public_key_pem(public_key))
+    with cmd.refusals_recorded(event):
+        current = cmd.reader.operator(name)
+        if current is None:
+            raise NotFound(f"unknown operator {name!r}: see `s1spki operator list`")
+        cmd.trust("operators", current.id, f"operator {name}")
+        if current.status != "active":
+            raise PolicyRefused(f"operator {name!r} was withdrawn on {current.withdrawn_at}: a withdrawn operator is "
+                                "not rekeyed")
+        key_hash = key_sha256(public_key)
+        if key_hash == current.key_sha256:
+            raise PolicyRefused(f"this is already {name}'s registered key: give the new public key")
+        for existing in cmd.reader.operators():
+            if existing.key_sha256 == key_hash:
+                raise PolicyRefused(f"this public key is already registered to operator {existing.name!r}: "
+                                    "every operator has a key of their own")
+        if name in cmd.principal.names:
+            raise AuthError("an operator cannot rekey themselves: the operator being rekeyed never counts")
+        auth = cmd.authorise("operator.rekey", {"name": name, "key_sha256": key_hash},
+                             cmd.rapp.grant_rule("operator.rekey", current.roles))
+        der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        with cmd.store.change(event.attributed(auth.actor, auth.actor_role, auth.records(),
+                                               previous_key_sha256=current.key_sha256)) as tx:
+            tx.set_operator_key(name, der, key_hash)
+    record = cmd.reader.operator(name)
+    assert record is not None
+    return record
+
+
 def _refuse_lockout(cmd: Command, leaving: OperatorRecord) -> None:
     """A withdrawal may not leave fewer holders of a role than an operation in rapp/ needs (no lock-out)."""
     active = {o.name: o.roles for o in cmd.reader.operators() if o.status == "active"}

@@ -43,6 +43,7 @@ def load_rapp(directory: Path) -> Rapp:
         manager_role=roles.bootstrap.manager_role,
         grants=MappingProxyType({role: GrantRule(role, tuple(entry.by), tuple(entry.also), entry.participants)
                                  for role, entry in roles.grants.items()}),
+        component_may=frozenset(roles.components.may),
     )
 
 
@@ -55,9 +56,14 @@ def _names(document: dict[str, Any] | None, table: str) -> tuple[str, ...] | Non
 def _check_across(folder: DataFolder, ops: OperationsFile, roles: RolesFile) -> None:
     """The rules that need both files: every operation can be done, approved and co-signed (spec 6)."""
     may = {name: role.may for name, role in roles.roles.items()}
+    components = set(roles.components.may)
     for name, operation in ops.operations.items():
-        if not any(name in operations for operations in may.values()):
+        if not any(name in operations for operations in may.values()) and name not in components:
             folder.refuse("operations.toml", f"operations.{name}", "no role in roles.toml may perform it")
+        if name in components and (operation.participants > 1 or operation.approvals):
+            # a component acts alone, on what an operator's authorisation (or its own certificate) allows
+            folder.refuse("operations.toml", f"operations.{name}", "a component's operation takes one participant "
+                          "and no approvals (they belong to the operation that authorises it)")
         for approver in operation.approver_roles:
             # an approver role that may not approve could never give the approvals the rule asks for
             if "request.approve" not in may[approver]:

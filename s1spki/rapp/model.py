@@ -76,6 +76,7 @@ class Rapp:
     custodian_role: str
     manager_role: str
     grants: Mapping[str, GrantRule]
+    component_may: frozenset[str] = frozenset()  # what S1SP components may do themselves ([components])
 
     def may(self, role: str, operation: str) -> bool:
         held = self.roles.get(role)
@@ -118,7 +119,9 @@ class Rapp:
             eligible = {n for n, roles in holders.items() if set(roles) & set(rule.other_roles)} | set(first)
             return bool(first) and len(eligible) >= rule.participants
 
-        unmet = [name for name in self.operations if not can(self.participant_rule(name))]
+        # a component's own operations need no operator
+        unmet = [name for name in self.operations
+                 if name not in self.component_may and not can(self.participant_rule(name))]
         for name, operation in self.operations.items():
             approvers = [n for n, roles in holders.items() if set(roles) & set(operation.approval.approver_roles)]
             if operation.approval.approvals and len(approvers) < operation.approval.approvals:

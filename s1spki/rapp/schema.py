@@ -133,10 +133,18 @@ class GrantEntry(StrictTable):
         return self
 
 
+class Components(StrictTable):
+    """[components]: what S1SP components may do themselves, authenticated by their TLS client certificate or, at
+    first enrolment, by the one-time secret of an approved enrolment authorisation; never an operator."""
+
+    may: OperationNames = []
+
+
 class RolesFile(StrictTable):
     """roles.toml."""
 
     roles: dict[str, RoleEntry]
+    components: Components = Components()
     separation: Separation = Separation()
     bootstrap: Bootstrap
     grants: dict[str, GrantEntry]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +28,30 @@ from s1spki.store.records import (
     SerialRecord,
 )
 
+# Rows fetched at a time by the streamed listings: a listing of any length holds about this many in memory.
+STREAM_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class CertificateQuery:
+    """Which certificates a listing wants (every field optional), in id order."""
+
+    kind: str | None = None
+    org: str | None = None
+    status: str | None = None  # valid | revoked
+    expires_before: str | None = None  # UTC, as stored: not_after earlier than this
+    serial: str | None = None  # the start of the serial, upper-case hex without colons
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class RequestQuery:
+    """Which requests a listing wants (every field optional), in id order."""
+
+    status: str | None = None
+    org: str | None = None
+    limit: int | None = None
+
 
 class StoreReader:
     """Reads over the engine (each in a connection of its own), or inside one transaction (`ChangeTx.reader`)."""
@@ -42,6 +67,13 @@ class StoreReader:
     def _rows(self, query: Any, what: str) -> list[Any]:
         with translated_errors(what), self._connect() as conn:
             return list(conn.execute(query))
+
+    def _stream(self, query: Any, what: str) -> Iterator[Any]:
+        """The rows of `query`, fetched STREAM_BATCH at a time while the caller consumes them."""
+        with translated_errors(what), self._connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH).execute(query)
+            for partition in result.partitions():
+                yield from partition
 
     # operators
     def operator(self, name: str) -> OperatorRecord | None:
@@ -101,9 +133,20 @@ class StoreReader:
             query = query.where(t.requests.c.status == status)
         return [_request(r) for r in self._rows(query, "listing requests")]
 
+    def iter_requests(self, query: RequestQuery = RequestQuery()) -> Iterator[RequestRecord]:
+        """Requests in id order, streamed (a listing of any length in little memory)."""
+        select = _request_query().order_by(t.requests.c.id)
+        if query.status:
+            select = select.where(t.requests.c.status == query.status)
+        if query.org:
+            select = select.where(t.organisations.c.name == query.org)
+        if query.limit is not None:
+            select = select.limit(query.limit)
+        return (_request(r) for r in self._stream(select, "listing requests"))
+
     def pending_requests_for_key(self, key_sha256: str) -> list[int]:
         query = sa.select(t.requests.c.id).where(t.requests.c.key_sha256 == key_sha256,
-                                                 t.requests.c.status == "submitted")
+                                                 t.requests.c.status.in_(("submitted", "issuing")))
         return [r[0] for r in self._rows(query, "checking pending requests")]
 
     # certificates
@@ -114,6 +157,19 @@ class StoreReader:
     def certificate(self, cert_id: int) -> CertificateRecord | None:
         rows = self._rows(sa.select(t.certificates).where(t.certificates.c.id == cert_id), "reading a certificate")
         return _certificate(rows[0]) if rows else None
+
+    def certificate_by_fingerprint(self, fingerprint: str) -> CertificateRecord | None:
+        """The certificate whose DER has this SHA-256 (hex), e.g. the one a TLS client presented."""
+        rows = self._rows(sa.select(t.certificates).where(t.certificates.c.fingerprint == fingerprint),
+                          "reading a certificate")
+        return _certificate(rows[0]) if rows else None
+
+    def valid_certificates_of(self, eui64: str, key_usage: str) -> list[CertificateRecord]:
+        """The valid end-entity certificates for an EUI-64 and key usage, oldest first."""
+        query = (sa.select(t.certificates).where(t.certificates.c.eui64 == eui64, t.certificates.c.kind == "end-entity",
+                                                 t.certificates.c.key_usage == key_usage,
+                                                 t.certificates.c.status == "valid").order_by(t.certificates.c.id))
+        return [_certificate(r) for r in self._rows(query, "reading certificates")]
 
     def certificate_by_serial(self, serial: str, issuer_cn: str | None = None) -> list[CertificateRecord]:
         query = sa.select(t.certificates).where(t.certificates.c.serial == serial)
@@ -142,6 +198,27 @@ class StoreReader:
                      .where(t.organisations.c.name == org))
         return (_certificate(r) for r in self._rows(query, "listing certificates"))
 
+    def iter_certificates(self, query: CertificateQuery = CertificateQuery()) -> Iterator[CertificateRecord]:
+        """Certificates in id order, streamed (a listing of any length in little memory)."""
+        select = sa.select(t.certificates).order_by(t.certificates.c.id)
+        if query.kind:
+            select = select.where(t.certificates.c.kind == query.kind)
+        if query.status:
+            select = select.where(t.certificates.c.status == query.status)
+        if query.expires_before:
+            select = select.where(t.certificates.c.not_after < query.expires_before)
+        if query.serial:
+            if any(c not in "0123456789ABCDEF" for c in query.serial):
+                raise UsageError(f"a serial is hexadecimal, not {query.serial!r}")
+            select = select.where(t.certificates.c.serial.startswith(query.serial))
+        if query.org:
+            select = (select.join(t.requests, t.requests.c.id == t.certificates.c.request_id)
+                      .join(t.organisations, t.organisations.c.id == t.requests.c.org_id)
+                      .where(t.organisations.c.name == query.org))
+        if query.limit is not None:
+            select = select.limit(query.limit)
+        return (_listed_certificate(r) for r in self._stream(select, "listing certificates"))
+
     # CAs
     def cas(self, kind: str | None = None) -> list[CaRecord]:
         query = (sa.select(t.cas, t.certificates)
@@ -164,6 +241,17 @@ class StoreReader:
             query = query.where(t.serials.c.status == status)
         return [SerialRecord(r.issuer_cn, r.serial, r.status, r.purpose, r.request_id, r.reserved_at, bool(r.issued))
                 for r in self._rows(query, "listing serial reservations")]
+
+    def iter_serials(self, limit: int | None = None) -> Iterator[SerialRecord]:
+        """Serial reservations in id order, each saying whether its certificate exists, streamed."""
+        exists = (sa.select(t.certificates.c.id)
+                  .where(t.certificates.c.issuer_cn == t.serials.c.issuer_cn,
+                         t.certificates.c.serial == t.serials.c.serial).exists())
+        select = sa.select(t.serials, exists.label("issued")).order_by(t.serials.c.id)
+        if limit is not None:
+            select = select.limit(limit)
+        return (SerialRecord(r.issuer_cn, r.serial, r.status, r.purpose, r.request_id, r.reserved_at, bool(r.issued))
+                for r in self._stream(select, "listing serial reservations"))
 
     # audit
     def audit_records(self) -> list[dict[str, Any]]:
@@ -368,9 +456,10 @@ def _request_query() -> Any:
 
 def _request(row: Any) -> RequestRecord:
     return RequestRecord(row.id, row.org_id, row.org_name, row.role, row.key_usage, row.eui64, row.common_name,
-                         bytes(row.csr_der), row.key_sha256, row.status, row.submitted_by, row.submitted_at,
-                         row.policy_hash, row.rapp_hash, row.certificate_id, row.aro_name, json.loads(row.rule),
-                         row.digest, row.claimed_by, row.claimed_at)
+                         None if row.csr_der is None else bytes(row.csr_der), row.key_sha256, row.status,
+                         row.submitted_by, row.submitted_at, row.policy_hash, row.rapp_hash, row.certificate_id,
+                         row.aro_name, json.loads(row.rule), row.digest, row.claimed_by, row.claimed_at, row.kind,
+                         row.expires_at, row.secret_hash, row.renews)
 
 
 def _officers(conn: Connection, where: Any) -> list[OfficerRecord]:
@@ -402,6 +491,21 @@ def _certificate(row: Any) -> CertificateRecord:
                              m[t.certificates.c.not_after], bytes(m[t.certificates.c.der]),
                              m[t.certificates.c.fingerprint], m[t.certificates.c.policy_hash],
                              m[t.certificates.c.issued_at], m[t.certificates.c.status])
+
+
+# CertificateRecord's fields, in order, as positions in a row of `select(t.certificates)` (a listing turns rows
+# into records by position: looking each column up by name costs more than the rest of the listing)
+_CERTIFICATE_FIELDS = ("id", "kind", "issuer_cn", "serial", "request_id", "subject_cn", "eui64", "role", "key_usage",
+                       "key_sha256", "not_before", "not_after", "der", "fingerprint", "policy_hash", "issued_at",
+                       "status")
+_CERTIFICATE_AT = tuple(list(t.certificates.columns.keys()).index(name) for name in _CERTIFICATE_FIELDS)
+_DER_AT = _CERTIFICATE_FIELDS.index("der")
+
+
+def _listed_certificate(row: Any) -> CertificateRecord:
+    values = [row[i] for i in _CERTIFICATE_AT]
+    values[_DER_AT] = bytes(values[_DER_AT])
+    return CertificateRecord(*values)
 
 
 def _ca(row: Any) -> CaRecord:

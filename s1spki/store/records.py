@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography import x509
@@ -94,8 +94,8 @@ class RequestRecord:
     key_usage: str
     eui64: str
     common_name: str | None
-    csr_der: bytes
-    key_sha256: str
+    csr_der: bytes | None  # None for an enrolment authorisation
+    key_sha256: str | None
     status: str
     submitted_by: str
     submitted_at: str
@@ -107,13 +107,20 @@ class RequestRecord:
     digest: str
     claimed_by: str | None = None  # while status is "issuing": the command issuing it (host:pid)
     claimed_at: str | None = None
+    kind: str | None = None  # None: a request with a CSR; "enrolment" (an authorisation) or "reenrolment" (EST)
+    expires_at: str | None = None  # an enrolment authorisation: used before this time or never
+    secret_hash: str | None = field(default=None, repr=False)  # scrypt of its one-time secret
+    renews: int | None = None  # a re-enrolment: the certificate it replaces
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "organisation": self.org_name, "role": self.role, "key_usage": self.key_usage,
+        data = {"id": self.id, "organisation": self.org_name, "role": self.role, "key_usage": self.key_usage,
                 "eui64": self.eui64, "common_name": self.common_name, "status": self.status,
                 "submitted_by": self.submitted_by, "submitted_at": self.submitted_at,
                 "key_sha256": self.key_sha256, "policy_hash": self.policy_hash, "rapp_hash": self.rapp_hash,
                 "certificate_id": self.certificate_id, "aro": self.aro, "rule": self.rule, "digest": self.digest}
+        if self.kind is not None:
+            data.update(kind=self.kind, expires_at=self.expires_at, renews=self.renews)
+        return data
 
 
 @dataclass(frozen=True)

@@ -116,9 +116,9 @@ requests = Table(
     Column("key_usage", String(32), nullable=False),
     Column("eui64", String(16), nullable=False),
     Column("common_name", String(64)),
-    Column("csr_der", LargeBinary, nullable=False),
-    Column("key_sha256", String(64), nullable=False, index=True),
-    Column("status", String(16), nullable=False),  # submitted | issued | rejected
+    Column("csr_der", LargeBinary),  # None for an enrolment authorisation: the component sends its CSR over EST
+    Column("key_sha256", String(64), index=True),
+    Column("status", String(16), nullable=False),  # submitted | issuing | issued | rejected
     Column("aro_id", Integer, ForeignKey("officers.id")),
     Column("rule", Text, nullable=False),  # JSON: the approval rule and checks in force at submission
     Column("digest", String(64), nullable=False),  # what approvers sign: SHA-256 of the request's content
@@ -133,6 +133,13 @@ requests = Table(
     # taken over by the next `cert issue`
     Column("claimed_by", String(128)),
     Column("claimed_at", String(32)),
+    # None: a request with a CSR (`request submit`); "enrolment": an enrolment authorisation (`est authorise`),
+    # used once by a component over EST with the one-time secret whose scrypt hash is `secret_hash`, until
+    # `expires_at`; "reenrolment": a component's renewal over EST of certificate `renews`
+    Column("kind", String(16)),
+    Column("expires_at", String(32)),
+    Column("secret_hash", String(200)),
+    Column("renews", Integer, ForeignKey("certificates.id", use_alter=True, name="requests_renews_fkey")),
     *_seal(),
 )
 

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,6 +91,14 @@ class ChangeTx:
             t.operators, {"name": name, "roles": " ".join(roles), "public_key_der": public_key_der,
                           "key_sha256": key_sha256, "status": "active", "created_at": self.now},
             f"operator {name!r} is already registered"))
+
+    def set_operator_key(self, name: str, public_key_der: bytes, key_sha256: str) -> None:
+        """An active operator's new public key (`operator rekey`); the row is resealed with the change."""
+        changed = self.conn.execute(t.operators.update().where(t.operators.c.name == name,
+                                                               t.operators.c.status == "active")
+                                    .values(public_key_der=public_key_der, key_sha256=key_sha256)
+                                    .returning(t.operators.c.id))
+        self._wrote("operators", *changed.scalars())
 
     def withdraw_operator(self, name: str) -> None:
         changed = self.conn.execute(t.operators.update().where(t.operators.c.name == name,
@@ -205,6 +214,18 @@ class ChangeTx:
         if changed.rowcount:
             self._wrote("requests", request_id)
 
+    def abandon_request(self, request_id: int, claimant: str) -> None:
+        """A component's request that could not be issued ends rejected (its key is then free for another
+        request): while it waits, or while this command holds its claim."""
+        changed = self.conn.execute(t.requests.update()
+                                    .where(t.requests.c.id == request_id,
+                                           sa.or_(t.requests.c.status == "submitted",
+                                                  sa.and_(t.requests.c.status == "issuing",
+                                                          t.requests.c.claimed_by == claimant)))
+                                    .values(status="rejected", claimed_by=None, claimed_at=None))
+        if changed.rowcount:
+            self._wrote("requests", request_id)
+
     def mark_request_issued(self, request_id: int, certificate_id: int, claimant: str) -> None:
         """The claimed request is issued; Duplicate unless this command still holds its claim."""
         changed = self.conn.execute(t.requests.update()
@@ -308,9 +329,19 @@ def certificate_row(certificate: x509.Certificate, **values: Any) -> dict[str, A
     }
 
 
+def refuse_missing_file(engine: Engine) -> None:
+    """An SQLite store whose file is gone is refused before SQLite would create an empty one in its place."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:") and not Path(database).exists():
+        raise StoreError(f"the database {database} is missing: restore it from backup (a new CA home is made with "
+                         "`s1spki init`)")
+
+
 def schema_revision(engine: Engine) -> str:
     """The store's schema revision; a store made before migrations is stamped at the baseline first. Refused
-    (StoreError) for a database without an s1spki store, or one made by a newer s1spki."""
+    (StoreError) for a missing database file, a database without an s1spki store, or one made by a newer
+    s1spki."""
+    refuse_missing_file(engine)
     with translated_errors("opening the database"), engine.connect() as conn:
         if not sa.inspect(conn).has_table("meta"):
             raise StoreError("the database named in s1spki.toml holds no s1spki store: run `s1spki init`")

@@ -4,8 +4,10 @@ baseline (not refused, not changed), a store newer than the code is refused, and
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -13,6 +15,7 @@ from alembic.migration import MigrationContext
 from s1spki.hsm import find_softhsm_module
 from s1spki.store import migrations
 from s1spki.store import schema as t
+from s1spki.store.engine import make_engine, write_transaction
 from s1spki.store.writer import Store
 from s1spki.values.clock import Clock
 from tests.cli.audit.tamper import open_db
@@ -46,6 +49,7 @@ def _as_first_release(ca: CaHome) -> None:
     """Make the home what the first release left: the schema of the baseline (no authenticators, no claims,
     no revision recorded) and no record key on the token. Done as the old code left it: with sqlite3."""
     conn = open_db(ca.home / "s1spki.db")  # drops the append-only triggers, as ALTER TABLE needs
+    _requests_as_at_0002(conn, ca.work / "at-0002.db")
     conn.execute("drop index ix_audit_object")
     conn.execute("alter table audit drop column mac")
     for table in ("operators", "organisations", "officers", "requests", "approvals", "cas", "revocations"):
@@ -59,6 +63,25 @@ def _as_first_release(ca: CaHome) -> None:
     env = {**os.environ, "SOFTHSM2_CONF": str(ca.home / "softhsm" / "softhsm2.conf")}
     subprocess.run([sys.executable, "-c", DESTROY_RECORD_KEY, find_softhsm_module()], input=pin, text=True, env=env,
                    check=True, capture_output=True)
+
+
+def _requests_as_at_0002(conn: sqlite3.Connection, scratch: Path) -> None:
+    """The requests table as revision 0002 made it (before enrolment: a CSR in every request), its rows kept.
+    SQLite removes a column with a foreign key only by making the table again."""
+    engine = make_engine(f"sqlite:///{scratch}")
+    with write_transaction(engine) as made:
+        migrations.upgrade(made, "0002")  # a second schema made by the migrations, up to 0002
+    engine.dispose()
+    with sqlite3.connect(scratch) as old:
+        create, = old.execute("select sql from sqlite_master where type = 'table' and name = 'requests'").fetchone()
+        columns = [r[1] for r in old.execute("pragma table_info(requests)")]
+    conn.execute("pragma foreign_keys = off")
+    conn.execute("pragma legacy_alter_table = on")  # references to requests stay as they are
+    conn.execute("alter table requests rename to requests_at_head")
+    conn.execute(create)
+    conn.execute(f"insert into requests ({', '.join(columns)}) select {', '.join(columns)} from requests_at_head")
+    conn.execute("drop table requests_at_head")
+    conn.execute("create index ix_requests_key_sha256 on requests (key_sha256)")
 
 
 def test_a_store_of_the_first_release_is_stamped_upgraded_and_brought_under_authenticators(ca: CaHome) -> None:

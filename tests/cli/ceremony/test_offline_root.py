@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -251,6 +252,22 @@ def test_root_operations_are_refused_in_the_online_home(ca: CaHome, command: lis
 def test_online_operations_are_refused_in_the_root_home(ca: CaHome, command: list[str]) -> None:
     assert ca.root is not None
     _one_line(ca.root.run(*command), 3, "is not done in a root home")
+
+
+def test_the_root_home_never_starts_a_network_service(ca: CaHome, tmp_path: Path) -> None:
+    assert ca.root is not None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = ca.root.run("est", "serve", "--listen", f"127.0.0.1:{port}", "--tls-cert", str(tmp_path / "tls.pem"),
+                         "--tls-key", str(tmp_path / "tls.key"), "--workers", "1")
+    _one_line(result, 3, "a root home never starts a network service")
+    with socket.socket() as client:  # nothing listens: the refusal came before any socket was bound
+        assert client.connect_ex(("127.0.0.1", port)) != 0
+    _one_line(ca.root.run("est", "authorise", "--org", "Acme", "--role", "supplier", "--key-usage",
+                          "digitalSignature", "--eui64", "90B3D51F30010000", "--secret-out",
+                          str(tmp_path / "s.secret"), "--as", "alice"), 3, "is not done in a root home")
+    assert not (tmp_path / "s.secret").exists()
 
 
 def test_the_root_says_when_its_next_arl_is_due(ca: CaHome) -> None:

@@ -90,7 +90,8 @@ def test_revoking_twice_is_refused(ca: CaHome) -> None:
 
 def test_unknown_serial_is_refused(ca: CaHome) -> None:
     before, audit_before = ca.snapshot(), len(ca.audit())
-    assert_refused(ca, revoke(ca, "4E0000000000000000000000000000AB"), 3, before, audit_before, "no certificate")
+    # a serial that does not exist is a usage error (exit 2, interface.md), still recorded as a refusal
+    assert_refused(ca, revoke(ca, "4E0000000000000000000000000000AB"), 2, before, audit_before, "no certificate")
 
 
 def test_issuing_ca_revocation_needs_two_custodians_at_the_root(ca: CaHome) -> None:

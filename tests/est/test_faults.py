@@ -1,0 +1,75 @@
+"""A long-running EST server outlives its faults: the token folder moved away and back, the SQLite database
+locked. Meanwhile it answers 503 with Retry-After; afterwards it recovers by itself, without a restart (the time
+it took is printed, not asserted: speed is scripts/bench's)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from tests.conftest import CaHome
+from tests.est.conftest import authorise, openssl_csr, start_server, stop_server
+
+PKCS10 = ["-H", "Content-Type: application/pkcs10"]
+ROUNDS = 4  # workers each see the fault: more requests than workers
+
+
+def test_the_token_moved_away_and_back_under_a_running_server(ca: CaHome) -> None:
+    est = start_server(ca, workers=3)
+    tokens = ca.home / "softhsm" / "tokens"
+    away = tokens.with_name("tokens.away")
+    try:
+        authorisation, secret = authorise(ca)
+        _, csr = openssl_csr(ca, "during")
+        enrol = ["-u", f"{authorisation}:{secret.read_text().strip()}", "--data-binary", f"@{csr}", *PKCS10]
+        before = [est.curl("/health")[0] for _ in range(ROUNDS)]
+
+        tokens.rename(away)
+        during = [est.curl("/health") for _ in range(ROUNDS)]
+        enrol_during = est.curl("simpleenroll", *enrol)
+        away.rename(tokens)
+        back_at = time.monotonic()
+        recovered_after, answers = None, []
+        while time.monotonic() - back_at < 30 and len(answers) < 300:  # bounded in count and time
+            answers.append(est.curl("/health")[0])
+            if answers[-ROUNDS:] == [200] * ROUNDS:
+                recovered_after = time.monotonic() - back_at
+                break
+        enrol_after = est.curl("simpleenroll", *enrol)
+    finally:
+        if away.exists() and not tokens.exists():
+            away.rename(tokens)
+        stop_server(est)
+
+    print(f"\ntoken back: every worker healthy after {recovered_after} s ({len(answers)} requests)")
+    assert before == [200] * ROUNDS
+    assert [status for status, _, _ in during] == [503] * ROUNDS, during
+    assert all("retry-after: 5" in raw.lower() for _, _, raw in during)
+    assert enrol_during[0] == 503, enrol_during
+    assert recovered_after is not None, answers
+    assert enrol_after[0] == 200, enrol_after
+    records = [r for r in ca.audit() if r["event"] == "est.enroll"]
+    assert [r["outcome"] for r in records][-1] == "ok"
+    assert ca.ok("audit", "verify").code == 0
+
+
+def test_a_locked_database_is_answered_503_and_then_served_again(ca: CaHome) -> None:
+    est = start_server(ca, workers=2)
+    lock = sqlite3.connect(ca.home / "s1spki.db", timeout=5, isolation_level=None)
+    try:
+        authorisation, secret = authorise(ca)
+        _, csr = openssl_csr(ca, "locked")
+        enrol = ["-u", f"{authorisation}:{secret.read_text().strip()}", "--data-binary", f"@{csr}", *PKCS10]
+        lock.execute("BEGIN EXCLUSIVE")  # another writer holds the database past the store's busy timeout
+        locked = est.curl("simpleenroll", *enrol)
+        lock.execute("ROLLBACK")
+        released = time.monotonic()
+        after = est.curl("simpleenroll", *enrol)
+        took = time.monotonic() - released
+    finally:
+        lock.close()
+        stop_server(est)
+
+    print(f"\ndatabase released: the next enrolment answered in {took:.2f} s")
+    assert locked[0] == 503 and "retry-after" in locked[2].lower(), locked
+    assert after[0] == 200, after
