@@ -34,6 +34,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -58,25 +59,39 @@ from s1spki.store.writer import ChangeTx
 ORG, EUI, ARO = "Bench Energy Ltd", "90B3D51F30019999", "Ann"
 
 
-def cli(home: Path, *args: str) -> None:
+def cli(home: Path, *args: str) -> str:
     done = subprocess.run([sys.executable, "-m", "s1spki", "--home", str(home), *args], capture_output=True,
                           text=True)
     if done.returncode != 0:
         sys.exit(f"bench: s1spki {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
 
 
 def build_home(base: Path) -> Path:
-    home = base / "home"
+    """An online home whose issuing CA was certified by a root home of its own, through the ceremony's bundles."""
+    home, root = base / "home", base / "root"
     secrets = base / "secrets"
     secrets.mkdir()
     for person in ("alice", "bob", "carol", "dave"):
         (secrets / person).write_text(os.urandom(16).hex())
         cli(home, "operator", "keygen", person, "--passphrase-file", str(secrets / person))
     cred = home / "credentials"
-    cli(home, "init", "--softhsm", "--custodian", f"alice={cred / 'alice.pub.pem'}",
-        "--custodian", f"bob={cred / 'bob.pub.pem'}", "--ra-manager", f"carol={cred / 'carol.pub.pem'}")
-    cli(home, "ceremony", "root", "--as", "alice", "--as", "bob")
-    cli(home, "ceremony", "issuing", "--as", "alice", "--as", "bob")
+    (root / "credentials").mkdir(parents=True)
+    for person in ("alice", "bob"):
+        for made in cred.glob(f"{person}.*"):
+            shutil.copy2(made, root / "credentials" / made.name)
+    custodians = ("--custodian", f"alice={cred / 'alice.pub.pem'}", "--custodian", f"bob={cred / 'bob.pub.pem'}")
+    two = ("--as", "alice", "--as", "bob")
+    cli(root, "init", "--root", "--softhsm", *custodians)
+    cli(root, "ceremony", "root", *two)
+    root_cert = json.loads(cli(root, "--json", "cert", "list", "--kind", "root"))[0]
+    cli(root, "cert", "export", str(root_cert["id"]), "--out", str(base / "root.pem"))
+    cli(home, "init", "--softhsm", "--root-cert", str(base / "root.pem"), "--root-fingerprint",
+        root_cert["sha256_fingerprint"], *custodians, "--ra-manager", f"carol={cred / 'carol.pub.pem'}")
+    request = json.loads(cli(home, "--json", "ceremony", "issuing", *two, "--out", str(base / "request.json")))
+    response = json.loads(cli(root, "--json", "ceremony", "sign-issuing", str(base / "request.json"), "--sha256",
+                              request["sha256"], *two, "--out", str(base / "response.json")))
+    cli(home, "ceremony", "import-issuing", str(base / "response.json"), "--sha256", response["sha256"], *two)
     cli(home, "operator", "add", "dave", "--role", "ra_officer", "--public-key", str(cred / "dave.pub.pem"),
         "--as", "carol", "--as", "alice")
     cli(home, "org", "register", ORG, "--eui64", EUI, "--role", "supplier", "--as", "carol")

@@ -45,16 +45,13 @@ def test_init_on_a_home_that_exists_changes_nothing(ca: CaHome) -> None:
         assert _tree(ca.home) == before
 
 
-def test_the_issuing_ceremony_says_how_to_issue_the_first_crl(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    for person in ("alice", "bob"):
-        secret = tmp_path / f"{person}.pass"
-        secret.write_text(f"the passphrase of {person}\n")
-        assert run_s1spki(home, "operator", "keygen", person, "--passphrase-file", str(secret)).code == 0
-    cred = home / "credentials"
-    assert run_s1spki(home, "init", "--softhsm", "--custodian", f"alice={cred / 'alice.pub.pem'}", "--custodian",
-                      f"bob={cred / 'bob.pub.pem'}").code == 0
-    assert run_s1spki(home, "ceremony", "root", "--as", "alice", "--as", "bob").code == 0
-    issuing = run_s1spki(home, "ceremony", "issuing", "--as", "alice", "--as", "bob")
-    assert issuing.code == 0, str(issuing)
-    assert "s1spki crl issue" in issuing.stderr and "first CRL" in issuing.stderr, str(issuing)
+def test_the_issuing_ceremony_says_how_to_issue_the_first_crl(ca: CaHome) -> None:
+    assert ca.root is not None
+    people = ["--as", "alice", "--as", "bob"]
+    asked = ca.ok("--json", "ceremony", "issuing", "--name", "S1SPKI Issuing CA 2", *people).json()
+    signed = ca.root.ok("--json", "ceremony", "sign-issuing", asked["bundle"], "--sha256", asked["sha256"],
+                        *people).json()
+    installed = ca.run("ceremony", "import-issuing", signed["bundle"], "--sha256", signed["sha256"], *people)
+    assert installed.code == 0, str(installed)
+    assert 's1spki crl issue --ca "S1SPKI Issuing CA 2"' in installed.stderr and "first CRL" in installed.stderr, \
+        str(installed)
