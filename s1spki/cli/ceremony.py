@@ -6,6 +6,7 @@ home: `issuing` (the key and its request bundle), then `import-issuing` of the r
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,6 +14,9 @@ from s1spki.cli import complete
 from s1spki.cli.context import CliContext, get, note
 from s1spki.cli.output import check_out
 from s1spki.cli.params import as_option, out_option
+
+if TYPE_CHECKING:
+    from s1spki.ra.issuing_ceremony import Written
 
 CUSTODIANS = "the participants rapp/operations.toml names for the ceremony, e.g. two key custodians"
 
@@ -74,11 +78,8 @@ def issuing(
 
     written = request_issuing(cli.command(as_), name, out and check_out(out), replace)
     again = " (written again from the record of the earlier ceremony)" if written.again else ""
-    cli.emit(written.as_dict(), f"request bundle for issuing CA {written.ca_name!r} written to {written.path}{again}\n"
-                                f"bundle sha256: {written.sha256}")
-    if not cli.json:
-        note("next: carry the bundle to the root home; its custodians compare the sha256 read out from here and run "
-             "`s1spki ceremony sign-issuing BUNDLE --sha256 SHA256 --as CUSTODIAN --as CUSTODIAN`")
+    _carry(cli, written, f"request bundle for issuing CA {written.ca_name!r} written to {written.path}{again}",
+           "the root home", "sign-issuing")
 
 
 @app.command("sign-issuing", epilog="Example: s1spki ceremony sign-issuing issuing-request.json --sha256 "
@@ -96,12 +97,9 @@ def sign_issuing(
 
     cli = get(ctx)
     written = sign(cli.command(as_), bundle, sha256, out and check_out(out))
-    cli.emit(written.as_dict(), f"issuing CA {written.ca_name!r} certified: serial {written.facts['serial']}, "
-                                f"sha256 {written.facts['sha256_fingerprint']}\nresponse bundle: {written.path}\n"
-                                f"bundle sha256: {written.sha256}")
-    if not cli.json:
-        note("next: carry the response to the online home; its custodians compare the sha256 read out from here and "
-             "run `s1spki ceremony import-issuing BUNDLE --sha256 SHA256 --as CUSTODIAN --as CUSTODIAN`")
+    _carry(cli, written, f"issuing CA {written.ca_name!r} certified: serial {written.facts['serial']}, sha256 "
+                         f"{written.facts['sha256_fingerprint']}\nresponse bundle: {written.path}", "the online home",
+           "import-issuing")
 
 
 @app.command("import-issuing", epilog="Example: s1spki ceremony import-issuing issuing-response.json --sha256 "
@@ -121,6 +119,14 @@ def import_issuing(
     cli.emit(record.as_dict(), f"issuing CA {record.name!r} installed: serial {record.certificate.serial}, sha256 "
                                f"{record.certificate.fingerprint}")
     _first_crl_note(cli, record.name)
+
+
+def _carry(cli: CliContext, written: Written, said: str, home: str, command: str) -> None:
+    """Say what was written and its digest, and (to a person) what the custodians at the other home do next."""
+    cli.emit(written.as_dict(), f"{said}\nbundle sha256: {written.sha256}")
+    if not cli.json:
+        note(f"next: carry the bundle to {home}; its custodians compare the sha256 read out from here and run "
+             f"`s1spki ceremony {command} BUNDLE --sha256 SHA256 --as CUSTODIAN --as CUSTODIAN`")
 
 
 def _first_crl_note(cli: CliContext, ca_name: str) -> None:
