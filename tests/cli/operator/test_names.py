@@ -86,12 +86,13 @@ def test_operator_add_refuses_a_name_that_is_no_operator_name(ca: CaHome, name: 
 
 
 def test_operator_add_refuses_a_name_equal_to_another_ignoring_case(ca: CaHome) -> None:
-    # the attacker's own key, in a folder of their own, under a name that differs from carol's only in case
-    ca.ok("operator", "keygen", "Carol", "--out", str(ca.work), "--passphrase-file", str(_passphrase(ca)))
+    # the attacker's own key, in a folder of their own (keygen refuses the name 'Carol' itself), registered
+    # under a name that differs from carol's only in case
+    ca.ok("operator", "keygen", "mallory", "--out", str(ca.work), "--passphrase-file", str(_passphrase(ca)))
     before, audit_before = ca.snapshot(), len(ca.audit())
 
-    result = ca.run("operator", "add", "Carol", "--role", "ra_officer", "--public-key", str(ca.work / "Carol.pub.pem"),
-                    "--as", "carol")
+    result = ca.run("operator", "add", "Carol", "--role", "ra_officer", "--public-key",
+                    str(ca.work / "mallory.pub.pem"), "--as", "carol")
 
     assert_name_refused(ca, result, before, audit_before, "differs from operator 'carol' only in case", code=3)
     assert [o["name"] for o in ca.ok("--json", "operator", "list").json()].count("Carol") == 0
