@@ -76,6 +76,9 @@ COMMANDS: dict[str, Command] = {
     "request.approve": lambda ca, actor: ["request", "approve", _submitted(ca, actor)],
     "request.reject": lambda ca, actor: ["request", "reject", _submitted(ca, actor), "--reason", "test"],
     "cert.issue": lambda ca, actor: ["cert", "issue", str(ca.submit_approved())],
+    "est.authorise": lambda ca, actor: ["est", "authorise", "--org", ACME, "--aro", ACME_ARO, "--role", "supplier",
+                                        "--key-usage", "digitalSignature", "--eui64", "90B3D51F30010000",
+                                        "--secret-out", str(ca.work / f"enrolment{_n()}.secret")],
     "ceremony.root": lambda ca, actor: ["ceremony", "root", "--name", f"Root {_n()}"],
     "ceremony.issuing": lambda ca, actor: ["ceremony", "issuing", "--name", f"Issuing {_n()}"],
     "ceremony.sign-issuing": lambda ca, actor: (lambda asked: ["ceremony", "sign-issuing", asked["bundle"],
@@ -121,8 +124,10 @@ def _participants(operation: str, actor: str) -> list[str]:
 
 
 def test_every_operation_has_a_command_here() -> None:
-    # operator add/withdraw are governed by [grants] (tests/cli/trust/test_grants.py)
-    assert set(RAPP.operations) <= set(COMMANDS), sorted(set(RAPP.operations) - set(COMMANDS))
+    # operator add/withdraw are governed by [grants] (tests/cli/trust/test_grants.py); what components do
+    # themselves ([components]: enrolment and re-enrolment over EST) by tests/est/test_rules.py
+    assert set(RAPP.operations) - RAPP.component_may <= set(COMMANDS), \
+        sorted(set(RAPP.operations) - RAPP.component_may - set(COMMANDS))
 
 
 @pytest.mark.parametrize("operation", sorted(COMMANDS))
