@@ -57,7 +57,7 @@ def garbage_softhsm_conf(home: Path) -> None:
     (home / "softhsm" / "softhsm2.conf").write_bytes(b"\x00\xff this is = not = a softhsm2 config\n[[[\n")
 
 
-# (what breaks, words of the one line, whether the refusal is recorded: the audit token still works)
+# (what breaks, words of the one line, whether the failure is recorded: the audit token still works)
 CASES = [
     pytest.param(wrong_pin, ["wrong PIN", "s1spki.toml"], True, id="wrong-pin"),
     pytest.param(unknown_token, ["no token labelled 'no-such-token'", "token_label"], True, id="unknown-token-label"),
@@ -88,7 +88,7 @@ def test_cert_issue_with_unusable_hsm(ca: CaHome, breaks: Callable[[Path], None]
     audit = ca.audit()
     if recorded:
         [refusal] = audit[audit_before:]
-        assert (refusal["event"], refusal["outcome"]) == ("cert.issue", "refused"), refusal
+        assert (refusal["event"], refusal["outcome"]) == ("cert.issue", "error"), refusal  # HSM unavailable
     else:
         assert len(audit) == audit_before
     for secret in (pin, WRONG_PIN):
