@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from s1spki.home.config import resolve_home
 
@@ -65,6 +63,9 @@ class CliContext:
             human()
 
     def table(self, title: str, columns: list[str], rows: list[list[Any]]) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
         table = Table(title=title)
         for column in columns:
             table.add_column(column)
