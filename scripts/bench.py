@@ -67,7 +67,7 @@ ORG, EUI, ARO = "Bench Energy Ltd", "90B3D51F30019999", "Ann"
 SCRIPTS = Path(__file__).resolve().parent
 FIGURES: dict[str, Any] = {}  # what --json prints
 QUICK = {"signatures": 500, "ceiling": 300, "issue": 100, "two_processes": 100, "audit_rounds": 1,
-         "verify_records": 50_000, "est": 8, "openssl": 40, "crl_revoked": 100_000}
+         "verify_records": 30_000, "est": 8, "openssl": 40, "crl_revoked": 100_000}
 FULL = {"signatures": 5000, "ceiling": 2000, "issue": 300, "two_processes": 300, "audit_rounds": 2,
         "verify_records": 200_000, "est": 40, "openssl": 200, "crl_revoked": 1_000_000}
 _OUT = [sys.stdout]

@@ -161,7 +161,7 @@ def main() -> None:
         print(f"  whole issuance (reserve, build, lint, sign, store): {m['issue_s']:8.2f} s "
               f"(CRL {m['crl_number']}, {m['crl_mib']:.1f} MiB)", file=out)
         print(f"  one more revocation, apart from the CRL build:      {m['revoke_median_ms']:8.2f} ms "
-              f"(median of {m['revocations'] - 1}; the first {m['revoke_first_ms']:.1f} ms)")
+              f"(median of {m['revocations'] - 1}; the first {m['revoke_first_ms']:.1f} ms)", file=out)
         if args.json:
             print(f"  `openssl ca -gencrl` over the same serials:         {m['openssl_crl_s']:8.2f} s", file=out)
         print(f"  peak memory of the measuring process:               {m['peak_mib']:8.0f} MiB "
