@@ -390,6 +390,7 @@ class Store:
         self._pinned = threading.local()  # the connection of `one_read()` in this thread, if any
         # makes the authenticators of records and protected rows in the HSM; None opens the store for reading
         self.authenticator = authenticator
+        self._remembered: sealing.RememberedMacs | None = None  # for seal checks (sealing.RememberedMacs)
         # called with each committed record's seq (the audit checkpointer)
         self.on_append: Callable[[int], None] | None = None
 
@@ -501,7 +502,12 @@ class Store:
         pinned = getattr(self._pinned, "conn", None)
         with translated_errors("checking a row's authenticator"), \
                 (nullcontext(pinned) if pinned is not None else self.engine.connect()) as conn:
-            return sealing.check(conn, self.authenticator, table, row_id)
+            return sealing.check(conn, self._remembered_macs(self.authenticator), table, row_id)
+
+    def _remembered_macs(self, authenticator: Authenticator) -> sealing.RememberedMacs:
+        if self._remembered is None or self._remembered.authenticator is not authenticator:
+            self._remembered = sealing.RememberedMacs(authenticator)
+        return self._remembered
 
     def add_checkpoint(self, values: dict[str, Any]) -> bool:
         """Keep a signed checkpoint; False if this signer already checkpointed that seq. Not itself audited:
