@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from s1spki.cli.context import AS_HELP, get, note
-from s1spki.errors import NotFound, UsageError
+from s1spki.cli.context import AS_HELP, CliContext, get, note
+from s1spki.errors import NotFound, Refused, UsageError
 
 if TYPE_CHECKING:
     from s1spki.store import CertificateRecord, StoreReader
@@ -19,17 +19,44 @@ app = typer.Typer(help="Certificates: issue, show, list, export and revoke.", no
 @app.command("issue")
 def issue(
     ctx: typer.Context,
-    request_id: int = typer.Argument(..., help="The request to issue."),
+    request_id: int | None = typer.Argument(None, help="The request to issue."),
     ca: str | None = typer.Option(None, "--ca", help="Issuing CA name, when there are several."),
+    all_approved: bool = typer.Option(False, "--all-approved",
+                                      help="Issue every submitted request whose approvals count now, one by one "
+                                           "(exit 3 if any is refused; the others are issued)."),
     as_: list[str] = typer.Option([], "--as", help=AS_HELP),
 ) -> None:
     """Issue a certificate for a request: profile, lint, reserve serial, HSM signature, store."""
     from s1spki.ra.issue import issue_request
 
     cli = get(ctx)
+    if all_approved == (request_id is not None):
+        raise UsageError("give a request id or --all-approved")
+    if request_id is None:
+        _issue_all(cli, ca, as_)
+        return
     record = issue_request(cli.command(as_), request_id, ca)
     cli.emit(record.as_dict(), f"certificate {record.id} issued: serial {record.serial} by {record.issuer_cn}, "
                                f"sha256 {record.fingerprint}")
+
+
+def _issue_all(cli: CliContext, ca: str | None, as_: list[str]) -> None:
+    from s1spki.ra.issue import issue_all_approved
+
+    outcome = issue_all_approved(cli.command(as_), ca)
+    data = {"issued": [r.as_dict() for r in outcome.issued],
+            "refused": [{"request": i, "error": e.kind, "message": e.message} for i, e in outcome.refused]}
+    text = "\n".join([*(f"certificate {r.id} issued for request {r.request_id}: serial {r.serial}"
+                        for r in outcome.issued),
+                      *(f"request {i} refused: {e.message}" for i, e in outcome.refused),
+                      f"{len(outcome.issued)} issued, {len(outcome.refused)} refused"])
+    if not outcome.refused:
+        cli.emit(data, text)
+        return
+    if not cli.json:
+        print(text)
+    raise Refused(f"{len(outcome.refused)} of {len(outcome.issued) + len(outcome.refused)} approved requests were "
+                  "refused (each refusal is in the audit trail)", **data)
 
 
 def _find(reader: StoreReader, ident: str, issuer: str | None) -> CertificateRecord:

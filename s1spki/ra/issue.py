@@ -141,6 +141,38 @@ def _judge(cmd: Command, event: AuditEvent, request_id: int, ca_name: str | None
     return ToIssue(pending, request.public_key, ca, org.id, checks, approvers, claimant), event
 
 
+def approved_requests(cmd: Command) -> list[int]:
+    """The submitted requests (with a CSR) whose approvals count now, oldest first: what `--all-approved` issues.
+    Each is judged again, in full, when it is issued."""
+    ready = []
+    with cmd.store.one_read():
+        for request in cmd.reader.requests("submitted"):
+            if request.csr_der is None:
+                continue  # an enrolment authorisation: the component enrols over EST
+            if not count_approvals(cmd.reader, request, cmd.reader.approvals(request.id), cmd.clock.now()).missing:
+                ready.append(request.id)
+    return ready
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    issued: tuple[CertificateRecord, ...]
+    refused: tuple[tuple[int, Refused], ...]  # (request, why): each recorded in the trail as its own refusal
+
+
+def issue_all_approved(cmd: Command, ca_name: str | None = None) -> BatchOutcome:
+    """`cert issue --all-approved`: every approved request through the whole pipeline, one after the other (each
+    with every gate, its own reservation and its own records); a refusal stops only its own request."""
+    issued: list[CertificateRecord] = []
+    refused: list[tuple[int, Refused]] = []
+    for request_id in approved_requests(cmd):
+        try:
+            issued.append(issue_request(cmd, request_id, ca_name))
+        except Refused as exc:
+            refused.append((request_id, exc))
+    return BatchOutcome(tuple(issued), tuple(refused))
+
+
 def subject_of(request: RequestRecord) -> RequestSubject:
     return RequestSubject(request.org_name, request.aro, request.role, request.key_usage, request.eui64)
 
