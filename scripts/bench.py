@@ -200,7 +200,7 @@ def main() -> None:
                        pipeline_ms=per_cert_ms, pipeline_per_s=args.issue / pipeline, pipeline_over_ceiling=ratio,
                        pipeline_over_irreducible=per_cert_ms / irreducible_ms)
         two_process_figures(app, carol, dave, home, args)
-        FIGURES.update(batch_per_s=None)  # `cert issue --all-approved` is not built yet (issue 13, target 2)
+        batch_figures(app, carol, dave, args)
         openssl_figures(home.parent, args)
         startup_figures(home)
         est_figures(app, carol, dave, home, args, args.issue / pipeline)
@@ -268,6 +268,22 @@ def two_process_figures(app: Runtime, carol: Command, dave: Command, home: Path,
     FIGURES.update(pipeline_2proc_per_s=per_s, two_over_one=per_s / FIGURES["pipeline_per_s"])
     say(f"  full pipeline, two worker processes:                {rate(len(requests), took)}")
     say(f"  two processes / one:                                {FIGURES['two_over_one']:10.3f}   (target >= 1.7)")
+
+
+def batch_figures(app: Runtime, carol: Command, dave: Command, args: argparse.Namespace) -> None:
+    """`cert issue --all-approved` (ra.issue.issue_all_approved) over --issue approved requests, one process."""
+    from s1spki.ra.issue import issue_all_approved
+
+    requests = [submit_request(carol, ORG, "supplier", "digitalSignature", EUI, None, csr_pem(), ARO).id
+                for _ in range(args.issue)]
+    for request_id in requests:
+        decide(dave, request_id, "approve")
+    start = time.perf_counter()
+    outcome = issue_all_approved(carol)
+    took = time.perf_counter() - start
+    assert len(outcome.issued) == len(requests) and not outcome.refused, outcome.refused
+    FIGURES.update(batch_per_s=len(requests) / took)
+    say(f"  `cert issue --all-approved` (one process):          {rate(len(requests), took)}")
 
 
 def openssl_figures(base: Path, args: argparse.Namespace) -> None:
