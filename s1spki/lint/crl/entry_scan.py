@@ -13,7 +13,7 @@ It reads bytes, not objects: about a microsecond or two an entry, so a million e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 from s1spki.lint.crl.entries import _reason
@@ -25,6 +25,7 @@ REASON_ONLY = bytes.fromhex("300c300a0603551d150403 0a01".replace(" ", ""))
 FIRST_GENERALIZED_YEAR = 2050
 MAX_SERIAL_OCTETS = 20
 MAX_FINDINGS = 20  # a CRL with more bad entries is refused with the first of them
+_BUCKETS = 1 << 26  # serials listed once: a bitmap of their hashes (8 MiB), exact only where two hashes meet
 
 
 def _length(der: bytes, at: int) -> tuple[int, int]:
@@ -65,8 +66,28 @@ def _revocation_date(der: bytes, at: int) -> tuple[datetime, int]:
     return moment, end
 
 
-def _problems(entries: Iterable[bytes], allowed: frozenset[int], this_update: datetime) -> Iterator[str]:
-    seen: set[bytes] = set()
+def _serial(entry: bytes) -> bytes:
+    size, start = _length(entry, _length(entry, 1)[1] + 1)
+    return entry[start:start + size]
+
+
+def _listed_twice(entries: Sequence[bytes], suspects: set[int]) -> Iterator[str]:
+    """The entries whose serial an earlier entry has, among those whose hash bucket was met twice."""
+    seen: dict[bytes, int] = {}
+    for index, entry in enumerate(entries):
+        try:
+            serial = _serial(entry)
+        except (ValueError, IndexError):
+            continue  # named already
+        if hash(serial) % _BUCKETS in suspects:
+            if serial in seen:
+                yield f"entry {index + 1} (serial {serial.hex().upper()}): its serial is listed more than once"
+            seen.setdefault(serial, index)
+
+
+def _problems(entries: Sequence[bytes], allowed: frozenset[int], this_update: datetime) -> Iterator[str]:
+    buckets = bytearray(_BUCKETS // 8)
+    suspects: set[int] = set()
     for index, entry in enumerate(entries):
         serial = b""
         try:
@@ -85,9 +106,10 @@ def _problems(entries: Iterable[bytes], allowed: frozenset[int], this_update: da
                 raise ValueError("userCertificate is not positive")
             if size > 1 and serial[0] == 0 and not serial[1] & 0x80:
                 raise ValueError("userCertificate is not minimally encoded")
-            if serial in seen:
-                raise ValueError("its serial is listed more than once")
-            seen.add(serial)
+            bucket = hash(serial) % _BUCKETS
+            if buckets[bucket >> 3] & (1 << (bucket & 7)):
+                suspects.add(bucket)
+            buckets[bucket >> 3] |= 1 << (bucket & 7)
             moment, at = _revocation_date(entry, start + size)
             if moment > this_update:
                 raise ValueError(f"revocationDate {moment:%Y-%m-%dT%H:%M:%SZ} is after thisUpdate")
@@ -100,9 +122,11 @@ def _problems(entries: Iterable[bytes], allowed: frozenset[int], this_update: da
         except (ValueError, IndexError) as exc:
             reason = str(exc) if isinstance(exc, ValueError) else "it is truncated"
             yield f"entry {index + 1} (serial {serial.hex().upper() or '?'}): {reason}"
+    if suspects:
+        yield from _listed_twice(entries, suspects)
 
 
-def scan_entries(entries: Iterable[bytes], allowed_reasons: frozenset[int], this_update: datetime) -> list[Finding]:
+def scan_entries(entries: Sequence[bytes], allowed_reasons: frozenset[int], this_update: datetime) -> list[Finding]:
     """ERROR findings for entries that break the shape above (at most MAX_FINDINGS); none for a clean list."""
     findings = []
     for problem in _problems(entries, allowed_reasons, this_update.astimezone(UTC).replace(microsecond=0)):
