@@ -14,27 +14,28 @@ import re
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from cryptography.hazmat.primitives.asymmetric import ec
+from typing import TYPE_CHECKING, Any
 
 from s1spki.audit.chain import COLUMNS, link_hash, record_bytes
-from s1spki.audit.checkpoint import Checkpointer
-from s1spki.audit.record import GENESIS_HASH
-from s1spki.audit.registrations import REGISTERING_EVENTS, RegisteredKeys
-from s1spki.audit.signer import AuditSigner
-from s1spki.audit.verify import Problem
-from s1spki.audit.vouch import vouch
-from s1spki.credentials import find_credential
 from s1spki.errors import HsmError, IntegrityRefused, PolicyRefused, S1spkiError
-from s1spki.home.adoption import ADOPT_EVENT, Adoption
-from s1spki.home.config import Config, HsmConfig, load_config
-from s1spki.hsm import Hsm, HsmSettings, find_softhsm_module
-from s1spki.policy import Policy, load_policy
-from s1spki.rapp import Rapp, load_rapp
-from s1spki.store import Store
+from s1spki.home.config import Config, load_config
 from s1spki.store.sealing import record_mac_input
 from s1spki.values.clock import Clock
+
+# The parts are imported where they are first used: a reading command (`cert show`) opens only the store, and
+# must not pay for the HSM, the credentials, the policy or the audit signer (start-up time, issue 13).
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from s1spki.audit.checkpoint import Checkpointer
+    from s1spki.audit.signer import AuditSigner
+    from s1spki.audit.verify import Problem
+    from s1spki.home.adoption import Adoption
+    from s1spki.home.config import HsmConfig
+    from s1spki.hsm import Hsm
+    from s1spki.policy import Policy
+    from s1spki.rapp import Rapp
+    from s1spki.store import Store
 
 # The record key's label on the token says from which audit record on every record carries an authenticator:
 # the token, which no database writer can change, is what says so (a store made before authenticators has
@@ -119,6 +120,8 @@ class Runtime:
     @cached_property
     def policy(self) -> Policy:
         """policy/ in force: as adopted (refused if its files differ from the adoption)."""
+        from s1spki.policy import load_policy
+
         policy = load_policy(self.config.policy_dir)
         self._refuse_unadopted("policy", self.config.policy_dir, policy.hash)
         return policy
@@ -126,6 +129,8 @@ class Runtime:
     @cached_property
     def rapp(self) -> Rapp:
         """rapp/ in force: as adopted (refused if its files differ from the adoption)."""
+        from s1spki.rapp import load_rapp
+
         rapp = load_rapp(self.config.rapp_dir)
         self._refuse_unadopted("rapp", self.config.rapp_dir, rapp.hash)
         return rapp
@@ -133,11 +138,15 @@ class Runtime:
     def policy_as_written(self) -> Policy:
         """policy/ as its files now are, adopted or not: for commands that change nothing (making a credential,
         linting a file), which must not need the HSM to read it."""
+        from s1spki.policy import load_policy
+
         return load_policy(self.config.policy_dir)
 
     @cached_property
     def adoption(self) -> Adoption:
         """The latest adoption of policy/ and rapp/ the trail holds, its authenticator checked with the HSM."""
+        from s1spki.home.adoption import ADOPT_EVENT, Adoption
+
         records = self.authentic_records((ADOPT_EVENT,))
         if not records:
             raise PolicyRefused("this home has no adopted policy/ and rapp/: adopt them with `s1spki policy adopt`")
@@ -161,6 +170,8 @@ class Runtime:
 
     @cached_property
     def store(self) -> Store:
+        from s1spki.store import Store
+
         store = Store.open(self.config.database_url, self.clock, self.record_key)
         store.on_append = self.checkpointer.appended
         return store
@@ -168,6 +179,8 @@ class Runtime:
     @cached_property
     def checkpointer(self) -> Checkpointer:
         """Signs checkpoints of the audit chain: every N records and at `finish()`, each over records vouched for."""
+        from s1spki.audit.checkpoint import Checkpointer
+
         return Checkpointer(lambda: self.store, self.open_audit_key, self.clock, lambda: self.home_id,
                             self.config.audit, self.vouch)
 
@@ -177,6 +190,10 @@ class Runtime:
 
     def vouch(self, start_seq: int, start_hash: str, last_seq: int) -> list[Problem]:
         """Problems with records start_seq..last_seq (audit.vouch): links, authenticators, statements."""
+        from s1spki.audit.record import GENESIS_HASH
+        from s1spki.audit.registrations import REGISTERING_EVENTS, RegisteredKeys
+        from s1spki.audit.vouch import vouch
+
         reader = self.store.reader
         keys = RegisteredKeys.from_rows(reader.audit_rows_of_events(REGISTERING_EVENTS))
         return vouch(reader.audit_rows_with_mac(start_seq, last_seq), start_seq,
@@ -194,8 +211,8 @@ class Runtime:
 
     def finish(self, exit_code: int = 0) -> Sequence[str | S1spkiError]:
         """End of a command: checkpoint the audit chain if records were appended (Checkpointer.finish)."""
-        if "store" not in self.__dict__:
-            return ()
+        if "store" not in self.__dict__ or not self.checkpointer.pending:
+            return ()  # nothing appended: a reading command needs neither the HSM nor policy/ to end
         return self.checkpointer.finish(exit_code, *self.hashes_in_force())
 
     def hsm(self) -> Hsm:
@@ -209,6 +226,8 @@ class Runtime:
         return self._token("audit", self.config.audit_hsm or self.config.hsm)
 
     def _token(self, role: str, settings: HsmConfig) -> Hsm:
+        from s1spki.hsm import Hsm, HsmSettings, find_softhsm_module
+
         if role not in self._hsms:
             module = find_softhsm_module() if settings.module == "softhsm" else settings.module
             pin = settings.pin.read(f"the PIN of token {settings.token_label!r}", error=HsmError)
@@ -249,6 +268,8 @@ class Runtime:
 
     def operator_key(self, name: str) -> ec.EllipticCurvePrivateKey:
         """An operator's unlocked key, unlocked once per process (a passphrase is asked for once)."""
+        from s1spki.credentials import find_credential
+
         if name not in self._operator_keys:
             self._operator_keys[name] = find_credential(name, self.config.credential_dirs).private_key()
         return self._operator_keys[name]

@@ -16,6 +16,17 @@ Then the audit trail's figures (s1spki.audit):
      the run's own issuance records, checkpointed every `[audit] checkpoint_every` as in production):
      the live trail read from SQLite, and a JSON Lines export read from its file.
 
+Then the yardsticks and the rest of issue 13's figures:
+  irreducible work per certificate: the HSM-bound ceiling's build + sign (2.) plus pkilint's lint of the
+     certificates issued in 3. (validators reused, as issuance reuses them); the pipeline over it;
+  two worker processes issuing at once (each its own runtime and HSM session) over one;
+  `openssl ca` one process per CSR, with a CA made by the bench as close to the profile as openssl allows
+     (scripts/bench_openssl.py); the CRL figures with `openssl ca -gencrl` over the same serials
+     (scripts/bench_crl.py); command start-up (`s1spki --help`, `s1spki cert show`, best of three).
+
+  --json prints one JSON document on stdout (the text goes to stderr); --quick runs the same figures at
+  smaller sizes (a few minutes on two cores).
+
 Then EST (s1spki.est):
   6. first enrolments per second over TLS on 127.0.0.1 against `s1spki est serve` (4 worker processes), with 1 and
      4 concurrent clients, every gate on (the one-time secret's scrypt, intake, registry checks, approvals, lint,
@@ -33,13 +44,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -56,51 +68,23 @@ from s1spki.ra.requests import submit_request
 from s1spki.runtime import RecordKey, Runtime
 from s1spki.store.writer import ChangeTx
 
-ORG, EUI, ARO = "Bench Energy Ltd", "90B3D51F30019999", "Ann"
+sys.path.insert(0, str(Path(__file__).parent))  # the other benchmark scripts beside this one
+from bench_home import ARO, EUI, ORG, build_home, cli  # noqa: E402
+
+SCRIPTS = Path(__file__).resolve().parent
+FIGURES: dict[str, Any] = {}  # what --json prints
+QUICK = {"signatures": 500, "ceiling": 300, "issue": 100, "two_processes": 100, "audit_rounds": 1,
+         "verify_records": 30_000, "est": 8, "openssl": 40, "crl_revoked": 100_000,
+         "list_certificates": 20_000}
+FULL = {"signatures": 5000, "ceiling": 2000, "issue": 300, "two_processes": 300, "audit_rounds": 2,
+        "verify_records": 200_000, "est": 40, "openssl": 200, "crl_revoked": 1_000_000,
+        "list_certificates": 200_000}
+_OUT = [sys.stdout]
 
 
-def cli(home: Path, *args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "s1spki", "--home", str(home), *args], capture_output=True,
-                          text=True)
-    if done.returncode != 0:
-        sys.exit(f"bench: s1spki {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
-
-
-def build_home(base: Path) -> Path:
-    """An online home whose issuing CA was certified by a root home of its own, through the ceremony's bundles."""
-    home, root = base / "home", base / "root"
-    secrets = base / "secrets"
-    secrets.mkdir()
-    for person in ("alice", "bob", "carol", "dave"):
-        (secrets / person).write_text(os.urandom(16).hex())
-        cli(home, "operator", "keygen", person, "--passphrase-file", str(secrets / person))
-    cred = home / "credentials"
-    (root / "credentials").mkdir(parents=True)
-    for person in ("alice", "bob"):
-        for made in cred.glob(f"{person}.*"):
-            shutil.copy2(made, root / "credentials" / made.name)
-    custodians = ("--custodian", f"alice={cred / 'alice.pub.pem'}", "--custodian", f"bob={cred / 'bob.pub.pem'}")
-    two = ("--as", "alice", "--as", "bob")
-    cli(root, "init", "--root", "--softhsm", *custodians)
-    cli(root, "ceremony", "root", *two)
-    root_cert = json.loads(cli(root, "--json", "cert", "list", "--kind", "root"))[0]
-    cli(root, "cert", "export", str(root_cert["id"]), "--out", str(base / "root.pem"))
-    cli(home, "init", "--softhsm", "--root-cert", str(base / "root.pem"), "--root-fingerprint",
-        root_cert["sha256_fingerprint"], *custodians, "--ra-manager", f"carol={cred / 'carol.pub.pem'}")
-    request = json.loads(cli(home, "--json", "ceremony", "issuing", *two, "--out", str(base / "request.json")))
-    response = json.loads(cli(root, "--json", "ceremony", "sign-issuing", str(base / "request.json"), "--sha256",
-                              request["sha256"], *two, "--out", str(base / "response.json")))
-    cli(home, "ceremony", "import-issuing", str(base / "response.json"), "--sha256", response["sha256"], *two)
-    cli(home, "operator", "add", "dave", "--role", "ra_officer", "--public-key", str(cred / "dave.pub.pem"),
-        "--as", "carol", "--as", "alice")
-    cli(home, "org", "register", ORG, "--eui64", EUI, "--role", "supplier", "--as", "carol")
-    cli(home, "org", "sro", "add", ORG, "Sam", "--identity-evidence", "ID-1", "--authority-evidence", "BM-1",
-        "--as", "dave")
-    cli(home, "org", "aro", "add", ORG, ARO, "--nominated-by", "Sam", "--nomination-evidence", "N-1", "--as", "dave")
-    for check in ("identity", "screening"):
-        cli(home, "org", "aro", "verify", ORG, ARO, "--check", check, "--evidence", "E-1", "--as", "dave")
-    return home
+def say(line: str) -> None:
+    """A line of the text report (on stderr with --json, so that stdout is the one JSON document)."""
+    print(line, file=_OUT[0], flush=True)
 
 
 def csr_pem() -> bytes:
@@ -117,18 +101,27 @@ def rate(count: int, seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--signatures", type=int, default=5000)
-    parser.add_argument("--ceiling", type=int, default=2000)
-    parser.add_argument("--issue", type=int, default=300)
-    parser.add_argument("--audit-rounds", type=int, default=2, help="rounds of --issue issuances, audit on and off "
+    parser.add_argument("--json", action="store_true", help="print one JSON document of the figures on stdout")
+    parser.add_argument("--quick", action="store_true", help="the same figures at smaller sizes")
+    parser.add_argument("--signatures", type=int)
+    parser.add_argument("--ceiling", type=int)
+    parser.add_argument("--issue", type=int)
+    parser.add_argument("--two-processes", type=int, help="certificates issued by two worker processes together")
+    parser.add_argument("--audit-rounds", type=int, help="rounds of --issue issuances, audit on and off "
                         "alternating")
-    parser.add_argument("--verify-records", type=int, default=200_000)
-    parser.add_argument("--est", type=int, default=40, help="enrolments over EST per concurrency level")
-
-
-    parser.add_argument("--list-certificates", type=int, default=200_000, help="certificates in the store for "
-                        "the listing figures")
+    parser.add_argument("--verify-records", type=int)
+    parser.add_argument("--est", type=int, help="enrolments over EST per concurrency level")
+    parser.add_argument("--openssl", type=int, help="CSRs given to `openssl ca`, one process each")
+    parser.add_argument("--crl-revoked", type=int, help="revoked certificates on the CRL (scripts/bench_crl.py)")
+    parser.add_argument("--no-crl", action="store_true", help="leave out the CRL figures")
+    parser.add_argument("--list-certificates", type=int, help="certificates in the store for the listing figures")
     args = parser.parse_args()
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.json:
+        _OUT[0] = sys.stderr
+    FIGURES.update(quick=args.quick)
 
     with tempfile.TemporaryDirectory(prefix="s1spki-bench-") as tmp:
         home = build_home(Path(tmp))
@@ -165,20 +158,156 @@ def main() -> None:
             issue_request(carol, request_id)
         pipeline = time.perf_counter() - start
 
-        issued = sum(1 for _ in app.store.reader.certificates("end-entity"))
-        assert issued == args.issue, f"expected {args.issue} certificates, found {issued}"
-        print("s1spki issuance benchmark (SoftHSM2 token, SQLite store, one process)")
-        print(f"  raw HSM signatures (ECDSA P-256 on a digest):       {rate(args.signatures, raw)}")
-        print(f"  HSM-bound ceiling (profile build + HSM sign):       {rate(args.ceiling, ceiling)}")
-        print(f"  full pipeline (every gate, store and audit):        {rate(args.issue, pipeline)}")
+        issued = [c.der for c in app.store.reader.certificates("end-entity")]
+        assert len(issued) == args.issue, f"expected {args.issue} certificates, found {len(issued)}"
+        pkilint_s = pkilint_seconds(issued)
+        say("s1spki issuance benchmark (SoftHSM2 token, SQLite store, one process)")
+        say(f"  raw HSM signatures (ECDSA P-256 on a digest):       {rate(args.signatures, raw)}")
+        say(f"  HSM-bound ceiling (profile build + HSM sign):       {rate(args.ceiling, ceiling)}")
+        say(f"  full pipeline (every gate, store and audit):        {rate(args.issue, pipeline)}")
         ratio = (args.issue / pipeline) / (args.ceiling / ceiling)
-        print(f"  pipeline / ceiling:                                 {ratio:10.3f}")
+        say(f"  pipeline / ceiling:                                 {ratio:10.3f}")
         per_cert_ms = pipeline / args.issue * 1000
-        print(f"  pipeline time per certificate:                      {per_cert_ms:10.2f} ms")
+        say(f"  pipeline time per certificate:                      {per_cert_ms:10.2f} ms")
+        ceiling_ms, pkilint_ms = ceiling / args.ceiling * 1000, pkilint_s / len(issued) * 1000
+        irreducible_ms = ceiling_ms + pkilint_ms
+        say(f"  irreducible work per certificate:                   {irreducible_ms:10.2f} ms  (build + HSM sign "
+            f"{ceiling_ms:.2f}, pkilint {pkilint_ms:.2f})")
+        say(f"  pipeline / irreducible work:                        {per_cert_ms / irreducible_ms:10.3f}   "
+            "(target <= 1.5)")
+        FIGURES.update(raw_signatures_per_s=args.signatures / raw, ceiling_per_s=args.ceiling / ceiling,
+                       ceiling_ms=ceiling_ms, pkilint_ms=pkilint_ms, irreducible_ms=irreducible_ms,
+                       pipeline_ms=per_cert_ms, pipeline_per_s=args.issue / pipeline, pipeline_over_ceiling=ratio,
+                       pipeline_over_irreducible=per_cert_ms / irreducible_ms)
+        two_process_figures(app, carol, dave, home, args)
+        batch_figures(app, carol, dave, args)
+        openssl_figures(home.parent, args)
+        startup_figures(home)
         est_figures(app, carol, dave, home, args, args.issue / pipeline)
         audit_figures(app, carol, dave, home, args)
         listing_figures(app, home, args.list_certificates)
         app.close()
+    if not args.no_crl:
+        crl_figures(args)
+    if args.json:
+        print(json.dumps(FIGURES, indent=2, sort_keys=True))
+
+
+def pkilint_seconds(certificates: list[bytes]) -> float:
+    """pkilint's lint of each certificate, its validators built before the clock starts (as issuance reuses them)."""
+    from s1spki.lint import pkilint_adapter
+
+    pkilint_adapter.lint_certificate(certificates[0])
+    start = time.perf_counter()
+    for der in certificates:
+        pkilint_adapter.lint_certificate(der)
+    return time.perf_counter() - start
+
+
+def _issue_worker(home: str, request_ids: list[int], ready: Any, go: Any, done: Any) -> None:
+    """One of the two worker processes: its own runtime, HSM session and store connection."""
+    app = Runtime(Path(home))
+    carol = Command(app, Operators(("carol",)))
+    app.operator_key("carol")
+    issuing_ca(carol, None)
+    app.hsm()
+    ready.put(os.getpid())
+    go.wait()
+    start = time.perf_counter()
+    for request_id in request_ids:
+        issue_request(carol, request_id)
+    done.put(time.perf_counter() - start)
+    for told in app.finish():
+        print(f"bench: worker: {told}", file=sys.stderr)
+    app.close()
+
+
+def two_process_figures(app: Runtime, carol: Command, dave: Command, home: Path, args: argparse.Namespace) -> None:
+    """Two processes issuing approved requests at once, over the one-process figure of the same run."""
+    requests = [submit_request(carol, ORG, "supplier", "digitalSignature", EUI, None, csr_pem(), ARO).id
+                for _ in range(args.two_processes)]
+    for request_id in requests:
+        decide(dave, request_id, "approve")
+    for told in app.finish():
+        sys.exit(f"bench: the trail could not be checkpointed: {told}")
+    context = multiprocessing.get_context("spawn")
+    ready, done, go = context.Queue(), context.Queue(), context.Event()
+    workers = [context.Process(target=_issue_worker, args=(str(home), requests[i::2], ready, go, done))
+               for i in range(2)]
+    for worker in workers:
+        worker.start()
+    for _ in workers:
+        ready.get(timeout=120)
+    start = time.perf_counter()
+    go.set()
+    for _ in workers:
+        done.get(timeout=1800)
+    took = time.perf_counter() - start
+    for worker in workers:
+        worker.join(timeout=60)
+    per_s = len(requests) / took
+    FIGURES.update(pipeline_2proc_per_s=per_s, two_over_one=per_s / FIGURES["pipeline_per_s"])
+    say(f"  full pipeline, two worker processes:                {rate(len(requests), took)}")
+    say(f"  two processes / one:                                {FIGURES['two_over_one']:10.3f}   (target >= 1.7)")
+
+
+def batch_figures(app: Runtime, carol: Command, dave: Command, args: argparse.Namespace) -> None:
+    """`cert issue --all-approved` (ra.issue.issue_all_approved) over --issue approved requests, one process."""
+    from s1spki.ra.issue import issue_all_approved
+
+    requests = [submit_request(carol, ORG, "supplier", "digitalSignature", EUI, None, csr_pem(), ARO).id
+                for _ in range(args.issue)]
+    for request_id in requests:
+        decide(dave, request_id, "approve")
+    start = time.perf_counter()
+    outcome = issue_all_approved(carol)
+    took = time.perf_counter() - start
+    assert len(outcome.issued) == len(requests) and not outcome.refused, outcome.refused
+    FIGURES.update(batch_per_s=len(requests) / took)
+    say(f"  `cert issue --all-approved` (one process):          {rate(len(requests), took)}")
+
+
+def openssl_figures(base: Path, args: argparse.Namespace) -> None:
+    sys.path.insert(0, str(SCRIPTS))
+    from bench_openssl import ca_per_s
+
+    per_s = ca_per_s(base / "openssl-ca", args.openssl)
+    FIGURES.update(openssl_ca_per_s=per_s, pipeline_over_openssl_ca=FIGURES["pipeline_per_s"] / per_s)
+    say(f"  `openssl ca`, one process per CSR:                  {per_s:10.1f}/s  ({args.openssl} CSRs)")
+    say(f"  pipeline / `openssl ca`:                            {FIGURES['pipeline_over_openssl_ca']:10.3f}   "
+        "(target >= 3.5)")
+
+
+def startup_figures(home: Path) -> None:
+    """Wall time of a command's start on a warm cache: the best of three runs of each."""
+    def best(*command: str) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "s1spki", *command], check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    first = next(iter(Runtime(home).store.reader.certificates("end-entity")))
+    help_s, show_s = best("--help"), best("--home", str(home), "cert", "show", str(first.id))
+    FIGURES.update(startup_help_s=help_s, startup_show_s=show_s, startup_s=max(help_s, show_s))
+    say(f"  start-up, `s1spki --help`:                          {help_s:10.3f} s  (target <= 0.5)")
+    say(f"  start-up, `s1spki cert show`:                       {show_s:10.3f} s  (target <= 0.5)")
+
+
+def crl_figures(args: argparse.Namespace) -> None:
+    """scripts/bench_crl.py in a process of its own (its peak memory is the CRL's), with `openssl ca -gencrl`."""
+    child = subprocess.run([sys.executable, str(SCRIPTS / "bench_crl.py"), "--revoked", str(args.crl_revoked),
+                            "--json"], capture_output=True, text=True)
+    if child.returncode != 0:
+        sys.exit(f"bench: scripts/bench_crl.py failed: {child.stderr.strip()[-2000:]}")
+    _OUT[0].write(child.stderr)
+    figures = json.loads(child.stdout)
+    scale = 1_000_000 / figures["entries"]  # --quick measures fewer entries: scaled, and says so
+    FIGURES.update(crl_entries=figures["entries"], crl_s=figures["crl_s"], openssl_crl_s=figures["openssl_crl_s"],
+                   crl_1m_s=figures["crl_s"] * scale, openssl_crl_1m_s=figures["openssl_crl_s"] * scale,
+                   crl_over_openssl=figures["crl_s"] / figures["openssl_crl_s"], crl_peak_mib=figures["peak_mib"],
+                   crl_entries_linted=figures["entries_linted"], crl_scaled=scale != 1)
 
 
 def audit_figures(app: Runtime, carol: Command, dave: Command, home: Path, args: argparse.Namespace) -> None:
@@ -230,12 +359,13 @@ def audit_figures(app: Runtime, carol: Command, dave: Command, home: Path, args:
             ChangeTx.append_audit, ChangeTx.seal_written = append_audit, seal_written  # type: ignore[method-assign]
             RecordKey.mac, Command.trust = record_key_mac, seal_check  # type: ignore[method-assign]
     on, off = count[True] / timing[True], count[False] / timing[False]
-    print("audit trail (s1spki.audit)")
-    print(f"  issuance, audit trail on:                           {rate(count[True], timing[True])}")
-    print(f"  issuance, audit trail off (bench only):             {rate(count[False], timing[False])}")
-    print(f"  on / off:                                           {on / off:10.3f}   (target >= 0.90)")
+    say("audit trail (s1spki.audit)")
+    say(f"  issuance, audit trail on:                           {rate(count[True], timing[True])}")
+    say(f"  issuance, audit trail off (bench only):             {rate(count[False], timing[False])}")
+    say(f"  on / off:                                           {on / off:10.3f}   (target >= 0.90)")
+    FIGURES.update(audit_on_per_s=on, audit_off_per_s=off, audit_on_over_off=on / off)
     share, each_ms = spent["authenticators"] / timing[True], spent["authenticators"] / count[True] * 1000
-    print(f"  record authentication (HSM HMACs, seals, checks):   {each_ms:10.2f} ms per issuance = {share:.3f} of it"
+    say(f"  record authentication (HSM HMACs, seals, checks):   {each_ms:10.2f} ms per issuance = {share:.3f} of it"
           "   (target <= 0.10)")
 
     # Real records to verify: copies of this run's own issuance-path records, appended through the store in
@@ -257,14 +387,15 @@ def audit_figures(app: Runtime, carol: Command, dave: Command, home: Path, args:
     for told in app.finish():
         sys.exit(f"bench: the trail could not be checkpointed: {told}")
     records = app.store.reader.audit_count()
-    print(f"  records written through the store:                  {rate(args.verify_records, made)}  "
+    say(f"  records written through the store:                  {rate(args.verify_records, made)}  "
           f"(~{size:.0f} B each)")
 
     start = time.perf_counter()
     verdict = verify_live(carol)
     live = time.perf_counter() - start
     assert verdict.ok and verdict.records == records, verdict.problems
-    print(f"  verify, live trail (SQLite read + check):           {rate(verdict.records, live)}  (target >= 200000)")
+    say(f"  verify, live trail (SQLite read + check):           {rate(verdict.records, live)}  (target >= 200000)")
+    FIGURES.update(audit_verify_live_per_s=verdict.records / live, audit_records=verdict.records)
 
     cli(home, "operator", "keygen", "audrey", "--passphrase-file", str(home.parent / "secrets" / "carol"))
     cli(home, "operator", "add", "audrey", "--role", "auditor", "--public-key",
@@ -275,7 +406,8 @@ def audit_figures(app: Runtime, carol: Command, dave: Command, home: Path, args:
     verdict = verify_export(exported.records_file, None, cert)
     offline = time.perf_counter() - start
     assert verdict.ok and verdict.records == exported.body["count"] >= records, verdict.problems
-    print(f"  verify, JSON Lines export (file read + check):      {rate(verdict.records, offline)}  (target >= 200000)")
+    say(f"  verify, JSON Lines export (file read + check):      {rate(verdict.records, offline)}  (target >= 200000)")
+    FIGURES.update(audit_verify_export_per_s=verdict.records / offline)
 
 
 
@@ -307,7 +439,7 @@ def est_figures(app: Runtime, carol: Command, dave: Command, home: Path, args: a
             made[level].append((record.id, secret))
     server = subprocess.Popen([sys.executable, "-m", "s1spki", "--home", str(home), "est", "serve", "--listen",
                                f"127.0.0.1:{port}", "--tls-cert", str(cert), "--tls-key", str(key), "--workers", "4"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=(tls / "server.log").open("wb"))
     context = client_context(trust)
 
     def post(path: str, body: bytes | None = None, auth: str | None = None) -> int:
@@ -330,8 +462,8 @@ def est_figures(app: Runtime, carol: Command, dave: Command, home: Path, args: a
                 pass
             time.sleep(0.2)
         else:
-            sys.exit("bench: the EST server did not start")
-        print("EST over TLS (s1spki est serve, 4 worker processes, 127.0.0.1)")
+            sys.exit("bench: the EST server did not start: " + (tls / "server.log").read_text()[-2000:])
+        say("EST over TLS (s1spki est serve, 4 worker processes, 127.0.0.1)")
         for level in levels:
             bodies = [wire.base64_body(x509.load_pem_x509_csr(csr_pem()).public_bytes(serialization.Encoding.DER))
                       for _ in made[level]]
@@ -342,8 +474,9 @@ def est_figures(app: Runtime, carol: Command, dave: Command, home: Path, args: a
                                          zip(made[level], bodies, strict=True), timeout=120))
             took = time.perf_counter() - start
             assert statuses == [200] * len(statuses), statuses
-            print(f"  first enrolments, {level} concurrent client(s):      {rate(len(statuses), took)}")
-        print(f"  beside `cert issue` (one process, 3. above):        {issue_rate:10.1f}/s")
+            say(f"  first enrolments, {level} concurrent client(s):      {rate(len(statuses), took)}")
+            FIGURES[f"est_{level}_clients_per_s"] = len(statuses) / took
+        say(f"  beside `cert issue` (one process, 3. above):        {issue_rate:10.1f}/s")
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -365,7 +498,9 @@ def _tls_files(directory: Path) -> tuple[Path, Path, Path]:
           .serial_number(x509.random_serial_number()).not_valid_before(period["not_valid_before"])
           .not_valid_after(period["not_valid_after"])
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True).sign(ca_key, hashes.SHA256()))
-    server = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+    # the server's own subject: one equal to its issuer's reads as self-issued, and no client chains it
+    server_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    server = (x509.CertificateBuilder().subject_name(server_name).issuer_name(name).public_key(key.public_key())
               .serial_number(x509.random_serial_number()).not_valid_before(period["not_valid_before"])
               .not_valid_after(period["not_valid_after"])
               .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
@@ -394,16 +529,18 @@ def timed_listing(home: Path, *args: str) -> tuple[float, int, int]:
 
 def listing_figures(app: Runtime, home: Path, count: int) -> None:
     """`cert list` over `count` more certificates (rows inserted in bulk, untimed), table and --json."""
-    sys.path.insert(0, str(Path(__file__).parent))
     from bench_crl import ISSUING, insert_certificates
 
     insert_certificates(app, ISSUING, count, revoked=False)
     total = sum(1 for _ in app.store.reader.iter_certificates())
-    print(f"listings (cert list over {total} certificates, one process each, output to a file)")
-    for label, args in (("table", ("cert", "list")), ("--json", ("--json", "cert", "list")),
-                        ("--limit 20 --status valid", ("cert", "list", "--limit", "20", "--status", "valid"))):
+    say(f"listings (cert list over {total} certificates, one process each, output to a file)")
+    for key, label, args in (("table", "table", ("cert", "list")), ("json", "--json", ("--json", "cert", "list")),
+                             ("limited", "--limit 20 --status valid",
+                              ("cert", "list", "--limit", "20", "--status", "valid"))):
         seconds, peak, size = timed_listing(home, *args)
-        print(f"  cert list, {label + ':':<36}{seconds:8.2f} s, peak {peak} MiB, {size / 2**20:.1f} MiB written")
+        say(f"  cert list, {label + ':':<36}{seconds:8.2f} s, peak {peak} MiB, {size / 2**20:.1f} MiB written")
+        FIGURES.update({f"list_{key}_s": seconds, f"list_{key}_peak_mib": peak})
+    FIGURES.update(list_certificates=total)
 
 
 if __name__ == "__main__":

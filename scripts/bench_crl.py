@@ -120,6 +120,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--revoked", type=int, default=1_000_000)
     parser.add_argument("--revocations", type=int, default=21)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON document on stdout "
+                        "(the text on stderr), with `openssl ca -gencrl` over the same serials")
     parser.add_argument("--measure", type=Path, nargs=2, help=argparse.SUPPRESS)  # the child's side: HOME SERIALS
     args = parser.parse_args()
     if args.measure:
@@ -128,13 +130,13 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench import build_home
+    from bench_home import build_home
 
     with tempfile.TemporaryDirectory(prefix="s1spki-bench-crl-") as tmp:
         home = build_home(Path(tmp))
         app = Runtime(home)
         begin = time.perf_counter()
-        insert_certificates(app, ISSUING, args.revoked, revoked=True)
+        revoked = insert_certificates(app, ISSUING, args.revoked, revoked=True)
         valid = Path(tmp) / "valid.json"
         valid.write_text(json.dumps(insert_certificates(app, ISSUING, args.revocations, revoked=False)))
         app.close()
@@ -144,17 +146,28 @@ def main() -> None:
         if child.returncode != 0:
             sys.exit(f"bench_crl: the measuring process failed: {child.stderr.strip()[-2000:]}")
         m = json.loads(child.stdout)
+        out = sys.stderr if args.json else sys.stdout
+        if args.json:
+            from bench_openssl import gencrl_seconds
+
+            m["openssl_crl_s"] = gencrl_seconds(Path(tmp) / "openssl-crl", revoked, datetime.now(UTC))
+        del revoked
+        m["crl_s"] = m["build_lint_s"] + m["sign_s"]
         print(f"s1spki CRL benchmark (SoftHSM2 token, SQLite store; {m['entries']:,} revoked certificates inserted "
-              f"in {setup:.0f} s, untimed)")
+              f"in {setup:.0f} s, untimed)", file=out)
         print(f"  build + lint + HSM-sign the CRL:                    {m['build_lint_s'] + m['sign_s']:8.2f} s "
               f"(build and lint {m['build_lint_s']:.2f} s, sign {m['sign_s']:.2f} s; lint form: "
-              f"{m['entries_linted']:,} of {m['entries']:,} entries)")
+              f"{m['entries_linted']:,} of {m['entries']:,} entries)", file=out)
         print(f"  whole issuance (reserve, build, lint, sign, store): {m['issue_s']:8.2f} s "
-              f"(CRL {m['crl_number']}, {m['crl_mib']:.1f} MiB)")
+              f"(CRL {m['crl_number']}, {m['crl_mib']:.1f} MiB)", file=out)
         print(f"  one more revocation, apart from the CRL build:      {m['revoke_median_ms']:8.2f} ms "
-              f"(median of {m['revocations'] - 1}; the first {m['revoke_first_ms']:.1f} ms)")
+              f"(median of {m['revocations'] - 1}; the first {m['revoke_first_ms']:.1f} ms)", file=out)
+        if args.json:
+            print(f"  `openssl ca -gencrl` over the same serials:         {m['openssl_crl_s']:8.2f} s", file=out)
         print(f"  peak memory of the measuring process:               {m['peak_mib']:8.0f} MiB "
-              f"({m['baseline_mib']:.0f} MiB before the CRL)")
+              f"({m['baseline_mib']:.0f} MiB before the CRL)", file=out)
+        if args.json:
+            print(json.dumps(m))
 
 
 if __name__ == "__main__":

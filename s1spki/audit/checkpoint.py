@@ -253,6 +253,11 @@ class Checkpointer:
         except Exception as exc:  # the change is committed already: never make it look failed
             self._failure = Unavailable(f"checkpointing failed ({type(exc).__name__})")
 
+    @property
+    def pending(self) -> bool:
+        """Whether records were appended in this command (finish() then has work to do)."""
+        return self._appended
+
     def finish(self, exit_code: int, policy_hash: str | None = None,
                rapp_hash: str | None = None) -> tuple[str | S1spkiError, ...]:
         """At the end of a command: checkpoint the head if records were appended.

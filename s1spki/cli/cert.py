@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from s1spki.cli.context import get, note
+from s1spki.cli.context import CliContext, get, note
 from s1spki.cli.output import check_out, write_file
 from s1spki.cli.params import (
     as_option,
@@ -20,7 +20,7 @@ from s1spki.cli.params import (
     out_option,
 )
 from s1spki.cli.table import Column
-from s1spki.errors import NotFound, UsageError
+from s1spki.errors import NotFound, Refused, UsageError
 
 if TYPE_CHECKING:
     from s1spki.store import CertificateRecord, StoreReader
@@ -28,12 +28,16 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Certificates: issue, show, list, export and revoke.", no_args_is_help=True)
 
 
-@app.command("issue", epilog="Example: s1spki cert issue 7 --as carol")
+@app.command("issue", epilog="Example: s1spki cert issue 7 --as carol (or every approved one: s1spki cert issue "
+                              "--all-approved --as carol)")
 def issue(
     ctx: typer.Context,
-    request_ids: list[int] = typer.Argument(..., metavar="ID", callback=check_ids,
-                                            help="The approved request(s) to issue, in turn."),
+    request_ids: list[int] | None = typer.Argument(None, metavar="ID", callback=check_ids,
+                                                   help="The approved request(s) to issue, in turn."),
     ca: str | None = ca_option("The issuing CA, by name, when there are several."),
+    all_approved: bool = typer.Option(False, "--all-approved",
+                                      help="Issue every submitted request whose approvals count now, one by one "
+                                           "(exit 3 if any is refused; the others are issued)."),
     as_: list[str] = as_option("an operator rapp/ lets issue, for cert.issue"),
 ) -> None:
     """Issue a certificate for each approved request: profile, lint, reserve serial, HSM signature, store.
@@ -44,17 +48,42 @@ def issue(
     from s1spki.ra.issue import issue_request
 
     cli = get(ctx)
+    if all_approved == bool(request_ids):
+        raise UsageError("give the request ids or --all-approved")
+    if all_approved:
+        _issue_all(cli, ca, as_)
+        return
+    ids = list(request_ids or ())
     command = cli.command(as_)
     issued = []
     with progress(cli, "issuing certificates") as advance:
-        for request_id in request_ids:
+        for request_id in ids:
             issued.append(issue_request(command, request_id, ca))
-            if len(request_ids) > 1:  # the first has asked for any passphrase: the bar may start
-                advance(1, len(request_ids))
+            if len(ids) > 1:  # the first has asked for any passphrase: the bar may start
+                advance(1, len(ids))
     for record in issued if not cli.json else ():
         print(f"certificate {record.id} issued: serial {record.serial} by {record.issuer_cn}, "
               f"sha256 {record.fingerprint}")
     cli.emit(issued[0].as_dict() if len(issued) == 1 else [r.as_dict() for r in issued], None)
+
+
+def _issue_all(cli: CliContext, ca: str | None, as_: list[str]) -> None:
+    from s1spki.ra.issue import issue_all_approved
+
+    outcome = issue_all_approved(cli.command(as_), ca)
+    data = {"issued": [r.as_dict() for r in outcome.issued],
+            "refused": [{"request": i, "error": e.kind, "message": e.message} for i, e in outcome.refused]}
+    text = "\n".join([*(f"certificate {r.id} issued for request {r.request_id}: serial {r.serial}"
+                        for r in outcome.issued),
+                      *(f"request {i} refused: {e.message}" for i, e in outcome.refused),
+                      f"{len(outcome.issued)} issued, {len(outcome.refused)} refused"])
+    if not outcome.refused:
+        cli.emit(data, text)
+        return
+    if not cli.json:
+        print(text)
+    raise Refused(f"{len(outcome.refused)} of {len(outcome.issued) + len(outcome.refused)} approved requests were "
+                  "refused (each refusal is in the audit trail)", **data)
 
 
 def find_certificate(reader: StoreReader, ident: str, ca: str | None) -> CertificateRecord:

@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from s1spki.cli.context import CliContext, get
 from s1spki.errors import LintRefused, S1spkiError, UsageError
@@ -51,6 +49,9 @@ def lint(
 
 
 def _read_issuer(path: Path) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     try:
         data = path.read_bytes()
     except OSError as exc:

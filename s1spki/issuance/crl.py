@@ -15,6 +15,9 @@ header, byte for byte, with a representative subset of the entries. Every entry 
 an integer serial, a time and a policy reason, so entries differ only in those: the subset holds the first
 entry of each reason, the oldest and newest (UTCTime and, from 2050, GeneralizedTime), and evenly spaced ones;
 the store keeps (issuer, serial) unique. The audit record of each issuance says how many entries were linted.
+No entry is left out: beyond the lint form, every entry is scanned on its DER for the shape the linted ones have
+(its serial, revocationDate and one reasonCode, each as the rules require: s1spki/lint/crl/entry_scan.py), and
+any entry that breaks it refuses the CRL.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from s1spki.errors import LintRefused
 from s1spki.issuance.issuer import Issuer
 from s1spki.issuance.lint_gate import throwaway_key
 from s1spki.lint import LintContext, has_errors, lint_crl
+from s1spki.lint.crl.entry_scan import scan_entries
 
 # Up to this many entries the lint gate sees the whole CRL; beyond it, a lint form of about as many.
 FULL_LINT_ENTRIES = 1000
@@ -146,6 +150,12 @@ def build(issuer: Issuer, kind: str, number: int, entries: list[bytes],
     when the lint form is needed."""
     linted = _lint_entries(entries, first_per_reason() if len(entries) > FULL_LINT_ENTRIES else [])
     header = _Header(_subject_der(issuer.certificate), issuer.facts.key_id, number, this_update, next_update)
+    if linted is not entries:  # the entries beyond the lint form: every one scanned
+        scanned = scan_entries(entries, context.crl_reason_codes, this_update)
+        if scanned:
+            lines = [f.line() for f in scanned]
+            raise LintRefused(f"lint refused the {kind.upper()} of {issuer.name}, nothing was signed: "
+                              f"{'; '.join(lines)}", findings=lines)
     linted_tbs = _lint(issuer, kind, header, b"".join(linted), context)
     # Up to FULL_LINT_ENTRIES the TBSCertList signed is the one linted, byte for byte.
     tbs = linted_tbs if linted is entries else header.tbs(b"".join(entries))

@@ -9,6 +9,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from asn1crypto import csr as asn1_csr
 from cryptography import x509
@@ -32,8 +33,14 @@ class CertificationRequest:
 
     @classmethod
     def from_der(cls, der: bytes) -> CertificationRequest:
-        """Re-read a request stored after intake (it passed before; the checks run again)."""
-        return parse_request(der, max_bytes=len(der))
+        """Re-read a request stored after intake (it passed before; the checks run again, once per process for the
+        same bytes: issuance re-reads a request several times)."""
+        return _reread(bytes(der))
+
+
+@lru_cache(maxsize=256)
+def _reread(der: bytes) -> CertificationRequest:
+    return parse_request(der, max_bytes=len(der))
 
 
 def parse_request(data: bytes, max_bytes: int) -> CertificationRequest:

@@ -105,33 +105,72 @@ def issue_request(cmd: Command, request_id: int, ca_name: str | None = None) -> 
     event = cmd.event("cert.issue", "request", str(request_id))
     claimant = _claimant()
     with cmd.refusals_recorded(event, undo=lambda tx: tx.release_claim(request_id, claimant)):
-        # 1. The request, still waiting to be issued, as s1spki wrote it.
-        pending = _pending(cmd, request_id)
-        if pending.csr_der is None:
-            raise PolicyRefused(f"request {request_id} is an enrolment authorisation: the component enrols it over "
-                                "EST (`s1spki est enroll`), with its one-time secret")
-        # 2. Intake and registration again (the registry or the policy may have changed since submission), under
-        #    the checks and approvals of the rule recorded at submission; approvals count only over the digest of
-        #    what the request holds now.
-        request = CertificationRequest.from_der(pending.csr_der)
-        if request.key_sha256 != pending.key_sha256 or digest_of(pending) != pending.digest:
-            raise PolicyRefused(f"request {request_id} no longer holds what was submitted: refused")
-        subject = subject_of(pending)
-        checks = tuple(pending.rule["checks"])
-        org, _ = check_request(cmd.reader, cmd.policy, checks, subject, cmd.trust)
-        refuse_known_key(cmd.reader, request.key_sha256, pending_id=request_id)
-        approvers = count_approvals(cmd.reader, pending, cmd.reader.approvals(request_id), cmd.clock.now(),
-                                    cmd.trust).require(request_id)
-        # 3. The issuing CA and the operator who issues.
-        ca = issuing_ca(cmd, ca_name)
-        auth = cmd.authorise("cert.issue", {"request": request_id, "key_sha256": pending.key_sha256,
-                                            "issuer": ca.name})
-        event = event.attributed(auth.actor, auth.actor_role, auth.records(), issuer=ca.name,
-                                 organisation=pending.org_name, aro=pending.aro, eui64=pending.eui64,
-                                 role=pending.role, key_usage=pending.key_usage, approvers=list(approvers),
-                                 request_digest=pending.digest)
-        return issue_certificate(cmd, event, ToIssue(pending, request.public_key, ca, org.id, checks, approvers,
-                                                     claimant))
+        with cmd.store.one_read():  # steps 1 to 3 read one snapshot of the store, in one read transaction
+            what, event = _judge(cmd, event, request_id, ca_name, claimant)
+        return issue_certificate(cmd, event, what)
+
+
+def _judge(cmd: Command, event: AuditEvent, request_id: int, ca_name: str | None,
+           claimant: str) -> tuple[ToIssue, AuditEvent]:
+    """Steps 1 to 3 of `cert issue`: whether the request may be issued now, and by whom."""
+    # 1. The request, still waiting to be issued, as s1spki wrote it.
+    pending = _pending(cmd, request_id)
+    if pending.csr_der is None:
+        raise PolicyRefused(f"request {request_id} is an enrolment authorisation: the component enrols it over "
+                            "EST (`s1spki est enroll`), with its one-time secret")
+    # 2. Intake and registration again (the registry or the policy may have changed since submission), under
+    #    the checks and approvals of the rule recorded at submission; approvals count only over the digest of
+    #    what the request holds now.
+    request = CertificationRequest.from_der(pending.csr_der)
+    if request.key_sha256 != pending.key_sha256 or digest_of(pending) != pending.digest:
+        raise PolicyRefused(f"request {request_id} no longer holds what was submitted: refused")
+    subject = subject_of(pending)
+    checks = tuple(pending.rule["checks"])
+    org, _ = check_request(cmd.reader, cmd.policy, checks, subject, cmd.trust)
+    refuse_known_key(cmd.reader, request.key_sha256, pending_id=request_id)
+    approvers = count_approvals(cmd.reader, pending, cmd.reader.approvals(request_id), cmd.clock.now(),
+                                cmd.trust).require(request_id)
+    # 3. The issuing CA and the operator who issues.
+    ca = issuing_ca(cmd, ca_name)
+    auth = cmd.authorise("cert.issue", {"request": request_id, "key_sha256": pending.key_sha256,
+                                        "issuer": ca.name})
+    event = event.attributed(auth.actor, auth.actor_role, auth.records(), issuer=ca.name,
+                             organisation=pending.org_name, aro=pending.aro, eui64=pending.eui64,
+                             role=pending.role, key_usage=pending.key_usage, approvers=list(approvers),
+                             request_digest=pending.digest)
+    return ToIssue(pending, request.public_key, ca, org.id, checks, approvers, claimant), event
+
+
+def approved_requests(cmd: Command) -> list[int]:
+    """The submitted requests (with a CSR) whose approvals count now, oldest first: what `--all-approved` issues.
+    Each is judged again, in full, when it is issued."""
+    ready = []
+    with cmd.store.one_read():
+        for request in cmd.reader.requests("submitted"):
+            if request.csr_der is None:
+                continue  # an enrolment authorisation: the component enrols over EST
+            if not count_approvals(cmd.reader, request, cmd.reader.approvals(request.id), cmd.clock.now()).missing:
+                ready.append(request.id)
+    return ready
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    issued: tuple[CertificateRecord, ...]
+    refused: tuple[tuple[int, Refused], ...]  # (request, why): each recorded in the trail as its own refusal
+
+
+def issue_all_approved(cmd: Command, ca_name: str | None = None) -> BatchOutcome:
+    """`cert issue --all-approved`: every approved request through the whole pipeline, one after the other (each
+    with every gate, its own reservation and its own records); a refusal stops only its own request."""
+    issued: list[CertificateRecord] = []
+    refused: list[tuple[int, Refused]] = []
+    for request_id in approved_requests(cmd):
+        try:
+            issued.append(issue_request(cmd, request_id, ca_name))
+        except Refused as exc:
+            refused.append((request_id, exc))
+    return BatchOutcome(tuple(issued), tuple(refused))
 
 
 def subject_of(request: RequestRecord) -> RequestSubject:
@@ -185,10 +224,10 @@ def issue_certificate(cmd: Command, event: AuditEvent, what: ToIssue) -> Certifi
                 subject_cn=pending.common_name, eui64=pending.eui64, role=pending.role,
                 key_usage=pending.key_usage)
             tx.mark_request_issued(request_id, certificate_id, what.claimant)
+            record = tx.reader.certificate(certificate_id)  # as stored, read in the transaction that stores it
     except Duplicate as exc:
         raise PolicyRefused(f"{exc.message}: the signed certificate was discarded and serial {prepared.serial} "
                             "stays reserved, unissued") from None
-    record = cmd.reader.certificate(certificate_id)
     assert record is not None
     return record
 

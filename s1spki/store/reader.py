@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -53,6 +54,49 @@ class RequestQuery:
     limit: int | None = None
 
 
+def _by(column: Any, *more: Any) -> Any:
+    """`column = :name` (and more) as bound parameters: a statement built once is compiled once (`_statement`)."""
+    return sa.and_(*(c == sa.bindparam(c.name) for c in (column, *more)))
+
+
+# The queries of the issuance path, built once per process with bound parameters: SQLAlchemy then reuses their
+# compiled form without building the expression again (scripts/bench measures what a certificate costs).
+@cache
+def _statement(name: str) -> Any:
+    nominator = t.officers.alias("nominator")
+    return {
+        "operator": lambda: sa.select(t.operators).where(_by(t.operators.c.name)),
+        "organisation": lambda: sa.select(t.organisations).where(_by(t.organisations.c.name)),
+        "org_euis": lambda: (sa.select(t.org_entities.c.eui64).where(t.org_entities.c.org_id == sa.bindparam("org"))
+                             .order_by(t.org_entities.c.eui64)),
+        "org_roles": lambda: (sa.select(t.org_roles.c.role).where(t.org_roles.c.org_id == sa.bindparam("org"))
+                              .order_by(t.org_roles.c.role)),
+        "officer": lambda: (sa.select(t.officers, t.organisations.c.name.label("org_name"),
+                                      nominator.c.name.label("nominator"))
+                            .join(t.organisations, t.organisations.c.id == t.officers.c.org_id)
+                            .outerjoin(nominator, nominator.c.id == t.officers.c.nominated_by)
+                            .where(t.organisations.c.name == sa.bindparam("org_name"),
+                                   t.officers.c.kind == sa.bindparam("kind"),
+                                   t.officers.c.name == sa.bindparam("officer"))
+                            .order_by(t.officers.c.id)),
+        "officer_checks": lambda: (sa.select(t.officer_checks)
+                                   .where(t.officer_checks.c.officer_id == sa.bindparam("officer_id"))
+                                   .order_by(t.officer_checks.c.id)),
+        "approvals": lambda: (sa.select(t.approvals).where(_by(t.approvals.c.request_id))
+                              .order_by(t.approvals.c.id)),
+        "request": lambda: _request_query().where(t.requests.c.id == sa.bindparam("request_id")),
+        "pending_for_key": lambda: sa.select(t.requests.c.id).where(
+            _by(t.requests.c.key_sha256), t.requests.c.status.in_(("submitted", "issuing"))),
+        "key_certified": lambda: sa.select(t.certificates.c.id).where(_by(t.certificates.c.key_sha256)).limit(1),
+        "certificate": lambda: sa.select(t.certificates).where(_by(t.certificates.c.id)),
+        "cas": lambda: (sa.select(t.cas, t.certificates)
+                        .join(t.certificates, t.certificates.c.id == t.cas.c.certificate_id).order_by(t.cas.c.id)),
+        "cas_of_kind": lambda: (sa.select(t.cas, t.certificates)
+                                .join(t.certificates, t.certificates.c.id == t.cas.c.certificate_id)
+                                .where(t.cas.c.kind == sa.bindparam("kind")).order_by(t.cas.c.id)),
+    }[name]()
+
+
 class StoreReader:
     """Reads over the engine (each in a connection of its own), or inside one transaction (`ChangeTx.reader`)."""
 
@@ -64,9 +108,9 @@ class StoreReader:
             return nullcontext(self._source)
         return self._source.connect()
 
-    def _rows(self, query: Any, what: str) -> list[Any]:
+    def _rows(self, query: Any, what: str, parameters: dict[str, Any] | None = None) -> list[Any]:
         with translated_errors(what), self._connect() as conn:
-            return list(conn.execute(query))
+            return list(conn.execute(query, parameters))
 
     def _stream(self, query: Any, what: str) -> Iterator[Any]:
         """The rows of `query`, fetched STREAM_BATCH at a time while the caller consumes them."""
@@ -77,7 +121,7 @@ class StoreReader:
 
     # operators
     def operator(self, name: str) -> OperatorRecord | None:
-        rows = self._rows(sa.select(t.operators).where(t.operators.c.name == name), "reading an operator")
+        rows = self._rows(_statement("operator"), "reading an operator", {"name": name})
         return _operator(rows[0]) if rows else None
 
     def operators(self) -> list[OperatorRecord]:
@@ -87,7 +131,7 @@ class StoreReader:
     # organisations
     def organisation(self, name: str) -> OrgRecord | None:
         with translated_errors("reading an organisation"), self._connect() as conn:
-            row = conn.execute(sa.select(t.organisations).where(t.organisations.c.name == name)).first()
+            row = conn.execute(_statement("organisation"), {"name": name}).first()
             return _organisation(conn, row) if row else None
 
     def organisations(self) -> list[OrgRecord]:
@@ -113,18 +157,21 @@ class StoreReader:
             return _officers(conn, where)
 
     def officer(self, org_name: str, kind: str, name: str) -> OfficerRecord | None:
-        found = [o for o in self.officers(org_name, kind) if o.name == name]
+        """One officer, looked up by name (not by reading every officer of the organisation)."""
+        with translated_errors("reading an officer"), self._connect() as conn:
+            found = _officer_records(conn, conn.execute(_statement("officer"),
+                                                        {"org_name": org_name, "kind": kind, "officer": name}))
         return found[0] if found else None
 
     # approvals
     def approvals(self, request_id: int) -> list[ApprovalRecord]:
-        query = sa.select(t.approvals).where(t.approvals.c.request_id == request_id).order_by(t.approvals.c.id)
+        rows = self._rows(_statement("approvals"), "reading approvals", {"request_id": request_id})
         return [ApprovalRecord(r.request_id, r.operator, tuple(r.roles.split()), r.decision, json.loads(r.statement),
-                               r.at, r.id) for r in self._rows(query, "reading approvals")]
+                               r.at, r.id) for r in rows]
 
     # requests
     def request(self, request_id: int) -> RequestRecord | None:
-        rows = self._rows(_request_query().where(t.requests.c.id == request_id), "reading a request")
+        rows = self._rows(_statement("request"), "reading a request", {"request_id": request_id})
         return _request(rows[0]) if rows else None
 
     def requests(self, status: str | None = None) -> list[RequestRecord]:
@@ -145,17 +192,15 @@ class StoreReader:
         return (_request(r) for r in self._stream(select, "listing requests"))
 
     def pending_requests_for_key(self, key_sha256: str) -> list[int]:
-        query = sa.select(t.requests.c.id).where(t.requests.c.key_sha256 == key_sha256,
-                                                 t.requests.c.status.in_(("submitted", "issuing")))
-        return [r[0] for r in self._rows(query, "checking pending requests")]
+        rows = self._rows(_statement("pending_for_key"), "checking pending requests", {"key_sha256": key_sha256})
+        return [r[0] for r in rows]
 
     # certificates
     def key_certified(self, key_sha256: str) -> bool:
-        query = sa.select(t.certificates.c.id).where(t.certificates.c.key_sha256 == key_sha256)
-        return bool(self._rows(query, "checking a public key"))
+        return bool(self._rows(_statement("key_certified"), "checking a public key", {"key_sha256": key_sha256}))
 
     def certificate(self, cert_id: int) -> CertificateRecord | None:
-        rows = self._rows(sa.select(t.certificates).where(t.certificates.c.id == cert_id), "reading a certificate")
+        rows = self._rows(_statement("certificate"), "reading a certificate", {"id": cert_id})
         return _certificate(rows[0]) if rows else None
 
     def certificate_by_fingerprint(self, fingerprint: str) -> CertificateRecord | None:
@@ -221,11 +266,9 @@ class StoreReader:
 
     # CAs
     def cas(self, kind: str | None = None) -> list[CaRecord]:
-        query = (sa.select(t.cas, t.certificates)
-                 .join(t.certificates, t.certificates.c.id == t.cas.c.certificate_id).order_by(t.cas.c.id))
         if kind:
-            query = query.where(t.cas.c.kind == kind)
-        return [_ca(r) for r in self._rows(query, "reading the CAs")]
+            return [_ca(r) for r in self._rows(_statement("cas_of_kind"), "reading the CAs", {"kind": kind})]
+        return [_ca(r) for r in self._rows(_statement("cas"), "reading the CAs")]
 
     def ca(self, name: str) -> CaRecord | None:
         found = [c for c in self.cas() if c.name == name]
@@ -441,10 +484,8 @@ def _operator(row: Any) -> OperatorRecord:
 
 
 def _organisation(conn: Connection, row: Any) -> OrgRecord:
-    euis = conn.execute(sa.select(t.org_entities.c.eui64).where(t.org_entities.c.org_id == row.id)
-                        .order_by(t.org_entities.c.eui64)).scalars().all()
-    roles = conn.execute(sa.select(t.org_roles.c.role).where(t.org_roles.c.org_id == row.id)
-                         .order_by(t.org_roles.c.role)).scalars().all()
+    euis = conn.execute(_statement("org_euis"), {"org": row.id}).scalars().all()
+    roles = conn.execute(_statement("org_roles"), {"org": row.id}).scalars().all()
     return OrgRecord(row.id, row.name, row.status, row.created_at, tuple(euis), tuple(roles))
 
 
@@ -468,11 +509,14 @@ def _officers(conn: Connection, where: Any) -> list[OfficerRecord]:
              .join(t.organisations, t.organisations.c.id == t.officers.c.org_id)
              .outerjoin(nominator, nominator.c.id == t.officers.c.nominated_by)
              .where(where).order_by(t.officers.c.id))
+    return _officer_records(conn, conn.execute(query))
+
+
+def _officer_records(conn: Connection, rows: Any) -> list[OfficerRecord]:
     result = []
-    for row in conn.execute(query):
+    for row in rows.all():
         m = row._mapping
-        checks = conn.execute(sa.select(t.officer_checks).where(t.officer_checks.c.officer_id == m[t.officers.c.id])
-                              .order_by(t.officer_checks.c.id)).all()
+        checks = conn.execute(_statement("officer_checks"), {"officer_id": m[t.officers.c.id]}).all()
         result.append(OfficerRecord(m[t.officers.c.id], m[t.officers.c.org_id], m["org_name"], m[t.officers.c.kind],
                                     m[t.officers.c.name], m[t.officers.c.status], m["nominator"],
                                     m[t.officers.c.created_at], m[t.officers.c.withdrawn_at],

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -37,6 +38,27 @@ class Authenticator(Protocol):
     def mac(self, data: bytes) -> str: ...
 
 
+class RememberedMacs:
+    """The HSM's HMACs of the rows checked in this process, by the exact bytes they cover, for checking them again:
+    an HMAC is a function of its key and bytes, so a row unchanged since it was checked is checked against the
+    HSM's own answer without asking again, and a row changed in any byte is a new question for the HSM. Only
+    checks use it; every seal and record authenticator written is made by the HSM."""
+
+    def __init__(self, authenticator: Authenticator, size: int = 4096) -> None:
+        self.authenticator = authenticator
+        self._size = size
+        self._macs: dict[bytes, str] = {}
+
+    def mac(self, data: bytes) -> str:
+        found = self._macs.get(data)
+        if found is None:
+            found = self.authenticator.mac(data)
+            if len(self._macs) >= self._size:
+                del self._macs[next(iter(self._macs))]  # the oldest
+            self._macs[data] = found
+        return found
+
+
 def record_mac_input(record_hash: str) -> bytes:
     return RECORD_DOMAIN + record_hash.encode("ascii")
 
@@ -49,77 +71,89 @@ def _columns(table: sa.Table) -> list[sa.Column]:  # type: ignore[type-arg]
     return [c for c in table.columns if c.name not in ("mac", "sealed_seq")]
 
 
-def _plain(conn: Connection, table: sa.Table, row_id: int) -> dict[str, Any] | None:
-    row = conn.execute(sa.select(*_columns(table)).where(table.c.id == row_id)).mappings().first()
-    return None if row is None else {k: _bytes(v) for k, v in row.items()}
-
-
-def _organisation(conn: Connection, row_id: int) -> dict[str, Any] | None:
-    row = _plain(conn, t.organisations, row_id)
-    if row is not None:  # the EUI-64s and roles an organisation holds are sealed with it
-        row["eui64s"] = sorted(conn.execute(sa.select(t.org_entities.c.eui64)
-                                            .where(t.org_entities.c.org_id == row_id)).scalars())
-        row["roles"] = sorted(conn.execute(sa.select(t.org_roles.c.role).where(t.org_roles.c.org_id == row_id))
-                              .scalars())
-    return row
-
-
 # Columns added after rows were first sealed (revision 0003): left out of a seal while NULL, so that the seals of
 # rows written before them still verify; once set, they are sealed like every other column.
 _LATER_COLUMNS = {"requests": ("kind", "expires_at", "secret_hash", "renews")}
 
 
-def _request(conn: Connection, row_id: int) -> dict[str, Any] | None:
-    row = _plain(conn, t.requests, row_id)
-    if row is not None:
-        for column in _LATER_COLUMNS["requests"]:
-            if row[column] is None:
-                del row[column]
-    return row
+# The statements of sealing and checking, built once per process with bound parameters (compiled once); a check
+# is on the path of every issuance (scripts/bench measures what a certificate costs).
+@cache
+def _row_query(table: str) -> Any:
+    """The whole row, its seal (mac, sealed_seq) included: one read for the check and the fields."""
+    source = TABLES[table]
+    return sa.select(*_columns(source), source.c.mac, source.c.sealed_seq).where(source.c.id == sa.bindparam("id"))
 
 
-def _officer(conn: Connection, row_id: int) -> dict[str, Any] | None:
-    row = _plain(conn, t.officers, row_id)
-    if row is not None:  # and an officer's verifications with the officer
-        checks = conn.execute(sa.select(*_columns(t.officer_checks))
-                              .where(t.officer_checks.c.officer_id == row_id)
-                              .order_by(t.officer_checks.c.check)).mappings()
-        row["checks"] = [dict(c) for c in checks]
-    return row
+@cache
+def _statement(name: str) -> Any:
+    return {
+        "org_euis": lambda: (sa.select(t.org_entities.c.eui64)
+                             .where(t.org_entities.c.org_id == sa.bindparam("id")).order_by(t.org_entities.c.eui64)),
+        "org_roles": lambda: (sa.select(t.org_roles.c.role)
+                              .where(t.org_roles.c.org_id == sa.bindparam("id")).order_by(t.org_roles.c.role)),
+        "officer_checks": lambda: (sa.select(*_columns(t.officer_checks))
+                                   .where(t.officer_checks.c.officer_id == sa.bindparam("id"))
+                                   .order_by(t.officer_checks.c.check)),
+        "org_name": lambda: sa.select(t.organisations.c.name).where(t.organisations.c.id == sa.bindparam("id")),
+        "latest": lambda: (sa.select(sa.func.max(t.audit.c.seq))
+                           .where(t.audit.c.object_type == sa.bindparam("object_type"),
+                                  t.audit.c.object_id == sa.bindparam("object_id"), t.audit.c.outcome == "ok")),
+    }[name]()
+
+
+@cache
+def _seal_update(table: str) -> Any:
+    source = TABLES[table]
+    return source.update().where(source.c.id == sa.bindparam("row_id")).values(
+        mac=sa.bindparam("new_mac"), sealed_seq=sa.bindparam("new_seq"))
+
+
+def _read(conn: Connection, table: str, row_id: int) -> tuple[dict[str, Any], Any, Any] | None:
+    """(what the seal covers, mac, sealed_seq) of one row, or None if it is missing."""
+    found = conn.execute(_row_query(table), {"id": row_id}).mappings().first()
+    if found is None:
+        return None
+    row = {k: _bytes(v) for k, v in found.items() if k not in ("mac", "sealed_seq")}
+    for column in _LATER_COLUMNS.get(table, ()):
+        if row[column] is None:
+            del row[column]
+    if table == "organisations":  # the EUI-64s and roles an organisation holds are sealed with it
+        row["eui64s"] = sorted(conn.execute(_statement("org_euis"), {"id": row_id}).scalars())
+        row["roles"] = sorted(conn.execute(_statement("org_roles"), {"id": row_id}).scalars())
+    elif table == "officers":  # and an officer's verifications with the officer
+        row["checks"] = [dict(c) for c in conn.execute(_statement("officer_checks"), {"id": row_id}).mappings()]
+    return row, found["mac"], found["sealed_seq"]
+
+
+def _fields(table: str) -> Callable[[Connection, int], dict[str, Any] | None]:
+    def fields(conn: Connection, row_id: int) -> dict[str, Any] | None:
+        read = _read(conn, table, row_id)
+        return None if read is None else read[0]
+    return fields
 
 
 # What a seal covers, per protected table.
 FIELDS: Mapping[str, Callable[[Connection, int], dict[str, Any] | None]] = {
-    "operators": lambda conn, i: _plain(conn, t.operators, i),
-    "organisations": _organisation,
-    "officers": _officer,
-    "requests": _request,
-    "approvals": lambda conn, i: _plain(conn, t.approvals, i),
-    "cas": lambda conn, i: _plain(conn, t.cas, i),
-    "revocations": lambda conn, i: _plain(conn, t.revocations, i),
+    name: _fields(name) for name in ("operators", "organisations", "officers", "requests", "approvals", "cas",
+                                     "revocations")
 }
 TABLES: Mapping[str, sa.Table] = {name: t.metadata.tables[name] for name in FIELDS}
 
 
-def _officer_object(conn: Connection, row_id: int) -> str | None:
-    row = conn.execute(sa.select(t.organisations.c.name, t.officers.c.kind, t.officers.c.name.label("officer"))
-                       .join(t.organisations, t.organisations.c.id == t.officers.c.org_id)
-                       .where(t.officers.c.id == row_id)).first()
-    return None if row is None else f"{row.name}/{row.kind}/{row.officer}"
-
-
-def _named(table: sa.Table) -> Callable[[Connection, int], str | None]:
-    return lambda conn, i: conn.execute(sa.select(table.c.name).where(table.c.id == i)).scalar()
+def _officer_object(conn: Connection, fields: Mapping[str, Any]) -> str | None:
+    org = conn.execute(_statement("org_name"), {"id": fields["org_id"]}).scalar()
+    return None if org is None else f"{org}/{fields['kind']}/{fields['name']}"
 
 
 # How the audit trail names the object a row belongs to, for the rows that change after they are made
-# (approvals and revocations never change).
-OBJECTS: Mapping[str, tuple[str, Callable[[Connection, int], str | None]]] = {
-    "operators": ("operator", _named(t.operators)),
-    "organisations": ("organisation", _named(t.organisations)),
+# (approvals and revocations never change): from the row's own fields.
+OBJECTS: Mapping[str, tuple[str, Callable[[Connection, Mapping[str, Any]], str | None]]] = {
+    "operators": ("operator", lambda conn, row: row["name"]),
+    "organisations": ("organisation", lambda conn, row: row["name"]),
     "officers": ("officer", _officer_object),
-    "requests": ("request", lambda conn, i: str(i)),
-    "cas": ("ca", _named(t.cas)),
+    "requests": ("request", lambda conn, row: str(row["id"])),
+    "cas": ("ca", lambda conn, row: row["name"]),
 }
 
 
@@ -129,11 +163,11 @@ def row_mac_input(table: str, row_id: int, sealed_seq: int, fields: Mapping[str,
 
 def seal(conn: Connection, authenticator: Authenticator, table: str, row_id: int, seq: int) -> None:
     """Write the seal of one row as it now stands, bound to audit record `seq`."""
-    fields = FIELDS[table](conn, row_id)
-    if fields is None:
+    read = _read(conn, table, row_id)
+    if read is None:
         return
-    mac = authenticator.mac(row_mac_input(table, row_id, seq, fields))
-    conn.execute(TABLES[table].update().where(TABLES[table].c.id == row_id).values(mac=mac, sealed_seq=seq))
+    mac = authenticator.mac(row_mac_input(table, row_id, seq, read[0]))
+    conn.execute(_seal_update(table), {"row_id": row_id, "new_mac": mac, "new_seq": seq})
 
 
 @dataclass(frozen=True)
@@ -149,22 +183,19 @@ class SealProblem:
 def check(conn: Connection, authenticator: Authenticator, table: str, row_id: int) -> SealProblem | None:
     """Whether one row is as the last change wrote it: its seal verifies and no later change of its object
     was recorded (a replayed older version). None when it holds."""
-    found = conn.execute(sa.select(TABLES[table].c.mac, TABLES[table].c.sealed_seq)
-                         .where(TABLES[table].c.id == row_id)).first()
-    if found is None:
+    read = _read(conn, table, row_id)
+    if read is None:
         return SealProblem(table, row_id, "is missing")
-    mac, sealed_seq = found
-    fields = FIELDS[table](conn, row_id)
-    if mac is None or sealed_seq is None or fields is None:
+    fields, mac, sealed_seq = read
+    if mac is None or sealed_seq is None:
         return SealProblem(table, row_id, "has no authenticator: it was not written by s1spki")
     expected = authenticator.mac(row_mac_input(table, row_id, int(sealed_seq), fields))
     if not hmac.compare_digest(expected, str(mac)):
         return SealProblem(table, row_id, "does not match its authenticator: it was changed outside s1spki")
     if table in OBJECTS:
         object_type, name_of = OBJECTS[table]
-        latest = conn.execute(sa.select(sa.func.max(t.audit.c.seq))
-                              .where(t.audit.c.object_type == object_type, t.audit.c.object_id == name_of(conn, row_id),
-                                     t.audit.c.outcome == "ok")).scalar()
+        latest = conn.execute(_statement("latest"), {"object_type": object_type,
+                                                     "object_id": name_of(conn, fields)}).scalar()
         if latest is not None and int(latest) > int(sealed_seq):
             return SealProblem(table, row_id, f"is an older version than audit record {latest} left it: it was put "
                                "back outside s1spki")

@@ -9,9 +9,11 @@ own, after the refused change was rolled back.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,34 @@ from s1spki.store.sealing import Authenticator
 from s1spki.values.canonical import canonical_json
 from s1spki.values.clock import Clock, iso
 from s1spki.values.keys import key_sha256
+
+
+# The writes of the issuance path, built once per process with bound parameters (compiled once; scripts/bench
+# measures what a certificate costs).
+@cache
+def _statement(name: str) -> Any:
+    b = sa.bindparam
+    requests = t.requests
+    return {
+        "audit_head": lambda: sa.select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update(),
+        "audit_head_update": lambda: t.audit_head.update().where(t.audit_head.c.id == 1).values(
+            seq=b("new_seq"), hash=b("new_hash")),
+        "lock_organisation": lambda: (sa.select(t.organisations.c.id)
+                                      .where(t.organisations.c.id == b("org_id")).with_for_update()),
+        "claim": lambda: requests.update().where(
+            requests.c.id == b("request_id"), requests.c.status == "submitted").values(
+            status="issuing", claimed_by=b("claimant"), claimed_at=b("now")),
+        "claim_stale": lambda: requests.update().where(
+            requests.c.id == b("request_id"),
+            sa.or_(requests.c.status == "submitted",
+                   sa.and_(requests.c.status == "issuing", requests.c.claimed_by == b("stale")))).values(
+            status="issuing", claimed_by=b("claimant"), claimed_at=b("now")),
+        "serial_issued": lambda: t.serials.update().where(
+            t.serials.c.issuer_cn == b("issuer"), t.serials.c.serial == b("serial_hex")).values(status="issued"),
+        "request_issued": lambda: requests.update().where(
+            requests.c.id == b("request_id"), requests.c.status == "issuing",
+            requests.c.claimed_by == b("claimant")).values(status="issued", certificate_id=b("new_certificate_id")),
+    }[name]()
 
 
 class Duplicate(Refused):
@@ -72,9 +102,14 @@ class ChangeTx:
             sealing.seal(self.conn, authenticator, table, row_id, seq)
 
     def _insert(self, table: sa.Table, values: dict[str, Any], duplicate: str) -> int:
+        # parameters rather than .values(): the statement compiles once. SQLite undoes a statement that breaks a
+        # constraint and keeps the transaction, which is what a savepoint does elsewhere (two round trips fewer).
         try:
-            with self.conn.begin_nested():
-                result = self.conn.execute(table.insert().values(**values))
+            if self.conn.dialect.name == "sqlite":
+                result = self.conn.execute(table.insert(), values)
+            else:
+                with self.conn.begin_nested():
+                    result = self.conn.execute(table.insert(), values)
         except sa.exc.IntegrityError:
             raise Duplicate(duplicate) from None
         key = result.inserted_primary_key
@@ -124,7 +159,7 @@ class ChangeTx:
     def lock_organisation(self, org_id: int) -> None:
         """PostgreSQL: hold the organisation's row until commit, so that a withdrawal and an issuance relying on it
         serialise (SQLite's BEGIN IMMEDIATE already serialises every writer)."""
-        self.conn.execute(sa.select(t.organisations.c.id).where(t.organisations.c.id == org_id).with_for_update())
+        self.conn.execute(_statement("lock_organisation"), {"org_id": org_id})
 
     def add_officer(self, org_id: int, kind: str, name: str, status: str, nominated_by: int | None) -> int:
         officer_id = self._insert(t.officers, {"org_id": org_id, "kind": kind, "name": name, "status": status,
@@ -177,11 +212,11 @@ class ChangeTx:
     def claim_request(self, request_id: int, claimant: str, *, stale: str | None = None) -> None:
         """Claim a submitted request for issuance (or take over the claim `stale` of a process that died);
         Duplicate if another process holds it or it was decided meanwhile."""
-        allowed = t.requests.c.status == "submitted"
-        if stale is not None:
-            allowed = sa.or_(allowed, sa.and_(t.requests.c.status == "issuing", t.requests.c.claimed_by == stale))
-        changed = self.conn.execute(t.requests.update().where(t.requests.c.id == request_id, allowed)
-                                    .values(status="issuing", claimed_by=claimant, claimed_at=self.now))
+        parameters = {"request_id": request_id, "claimant": claimant, "now": self.now}
+        if stale is None:
+            changed = self.conn.execute(_statement("claim"), parameters)
+        else:
+            changed = self.conn.execute(_statement("claim_stale"), {**parameters, "stale": stale})
         if changed.rowcount != 1:
             raise Duplicate(f"request {request_id} is being or was issued by another command, or was decided "
                             "meanwhile")
@@ -200,9 +235,7 @@ class ChangeTx:
                                  **extra)
         cert_id = self._insert(t.certificates, {**values, "issued_at": self.now, "status": "valid"},
                                "this public key or serial is already certified")
-        self.conn.execute(t.serials.update()
-                          .where(t.serials.c.issuer_cn == issuer_cn, t.serials.c.serial == serial)
-                          .values(status="issued"))
+        self.conn.execute(_statement("serial_issued"), {"issuer": issuer_cn, "serial_hex": serial})
         return cert_id
 
     def release_claim(self, request_id: int, claimant: str) -> None:
@@ -228,10 +261,8 @@ class ChangeTx:
 
     def mark_request_issued(self, request_id: int, certificate_id: int, claimant: str) -> None:
         """The claimed request is issued; Duplicate unless this command still holds its claim."""
-        changed = self.conn.execute(t.requests.update()
-                                    .where(t.requests.c.id == request_id, t.requests.c.status == "issuing",
-                                           t.requests.c.claimed_by == claimant)
-                                    .values(status="issued", certificate_id=certificate_id))
+        changed = self.conn.execute(_statement("request_issued"), {"request_id": request_id, "claimant": claimant,
+                                                                   "new_certificate_id": certificate_id})
         if changed.rowcount != 1:
             raise Duplicate(f"request {request_id} was taken over or decided meanwhile: this certificate is not stored")
         self._wrote("requests", request_id)
@@ -249,7 +280,7 @@ class ChangeTx:
 
     def append_audit(self, event: AuditEvent) -> tuple[int, str]:
         """Chain, authenticate and write the record; the head-row update serialises concurrent writers."""
-        head = self.conn.execute(sa.select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update()).one()
+        head = self.conn.execute(_statement("audit_head")).one()
         seq = int(head.seq) + 1
         fields = hashed_fields(seq, self.now, event)
         digest = chain_hash(head.hash, fields)
@@ -263,7 +294,7 @@ class ChangeTx:
             statements=canonical_json(fields["statements"]).decode(),
             prev_hash=head.hash, hash=digest,
             mac=self._authenticator_or_refuse().mac(sealing.record_mac_input(digest))))
-        self.conn.execute(t.audit_head.update().where(t.audit_head.c.id == 1).values(seq=seq, hash=digest))
+        self.conn.execute(_statement("audit_head_update"), {"new_seq": seq, "new_hash": digest})
         return seq, digest
 
     # --- audit trail (s1spki.audit): the audit key ---
@@ -374,9 +405,11 @@ class Store:
     def __init__(self, engine: Engine, clock: Clock, authenticator: Authenticator | None = None) -> None:
         self.engine = engine
         self.clock = clock
-        self.reader = StoreReader(engine)
+        self._reader = StoreReader(engine)
+        self._pinned = threading.local()  # the connection of `one_read()` in this thread, if any
         # makes the authenticators of records and protected rows in the HSM; None opens the store for reading
         self.authenticator = authenticator
+        self._remembered: sealing.RememberedMacs | None = None  # for seal checks (sealing.RememberedMacs)
         # called with each committed record's seq (the audit checkpointer)
         self.on_append: Callable[[int], None] | None = None
 
@@ -408,6 +441,26 @@ class Store:
                                    "it was changed outside s1spki; run `s1spki audit verify` on a copy restored from "
                                    "a backup")
         return cls(engine, clock, authenticator)
+
+    @property
+    def reader(self) -> StoreReader:
+        """Queries, each in a connection of its own (or, inside `one_read()`, in its one read transaction)."""
+        return getattr(self._pinned, "reader", None) or self._reader
+
+    @contextmanager
+    def one_read(self) -> Iterator[None]:
+        """The reads and seal checks of this block share one connection and one read transaction: one snapshot of
+        the store, and one round trip per query rather than three. Writes (`change()`) use connections of their
+        own; what they commit is not seen by the block's reads (re-read after it)."""
+        if getattr(self._pinned, "reader", None) is not None:
+            yield  # already inside one
+            return
+        with translated_errors("reading the store"), self.engine.connect() as conn:
+            self._pinned.reader, self._pinned.conn = StoreReader(conn), conn
+            try:
+                yield
+            finally:
+                self._pinned.reader = self._pinned.conn = None
 
     def meta(self, key: str) -> str | None:
         with translated_errors("reading store metadata"), self.engine.connect() as conn:
@@ -465,8 +518,15 @@ class Store:
         """Whether a protected row is as s1spki last wrote it (sealing.check); needs the HSM's record key."""
         if self.authenticator is None:
             raise StoreError("this store was opened without the HSM's record key: integrity cannot be checked")
-        with translated_errors("checking a row's authenticator"), self.engine.connect() as conn:
-            return sealing.check(conn, self.authenticator, table, row_id)
+        pinned = getattr(self._pinned, "conn", None)
+        with translated_errors("checking a row's authenticator"), \
+                (nullcontext(pinned) if pinned is not None else self.engine.connect()) as conn:
+            return sealing.check(conn, self._remembered_macs(self.authenticator), table, row_id)
+
+    def _remembered_macs(self, authenticator: Authenticator) -> sealing.RememberedMacs:
+        if self._remembered is None or self._remembered.authenticator is not authenticator:
+            self._remembered = sealing.RememberedMacs(authenticator)
+        return self._remembered
 
     def add_checkpoint(self, values: dict[str, Any]) -> bool:
         """Keep a signed checkpoint; False if this signer already checkpointed that seq. Not itself audited:

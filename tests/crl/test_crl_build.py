@@ -93,3 +93,23 @@ def test_the_lint_form_sees_every_reason_of_a_large_crl(app: Runtime, ca: CaHome
     with pytest.raises(LintRefused, match=r"certificateHold \(6\)"):
         _issue(app)
     assert app.store.reader.crl(ISSUING) is None
+
+
+@pytest.mark.parametrize(("breaks", "words"), [
+    pytest.param(lambda serial, when: entry_der(serial, datetime(2049, 12, 31, tzinfo=UTC), 1),
+                 "is after thisUpdate", id="revoked-after-this-update"),
+    pytest.param(lambda serial, when: entry_der(serial, when, 1)[:-1] + b"\x00",
+                 r"unspecified \(0\)", id="reason-unspecified"),
+    pytest.param(lambda serial, when: entry_der(-serial, when, 1), "not positive", id="negative-serial"),
+])
+def test_every_entry_beyond_the_lint_form_is_checked(app: Runtime, ca: CaHome, breaks, words: str) -> None:  # type: ignore[no-untyped-def]
+    """An entry off the lint form's sample that breaks a rule refuses the CRL: no entry is signed unchecked."""
+    count = 3 * FULL_LINT_ENTRIES
+    serials = bench_crl.insert_certificates(app, ISSUING, count, revoked=True)
+    odd = serials[count // 2 + 1]  # neither a first of its reason, an end, nor one of the evenly spaced
+    with ca.db() as conn:
+        conn.execute("update revocations set entry_der = ? where serial = ?",
+                     (breaks(int(odd, 16), datetime(2026, 1, 2, tzinfo=UTC)), odd))
+    with pytest.raises(LintRefused, match=rf"crl\.entry_scan: entry {count // 2 + 2} .*{words}"):
+        _issue(app)
+    assert app.store.reader.crl(ISSUING) is None

@@ -1,0 +1,63 @@
+"""A long-running process (an EST worker, a batch of issuances) checks the same rows again and again; it keeps the
+HSM's answers for rows it has checked (store/sealing.py RememberedMacs). What it keeps must never let a database
+writer through: a row changed after it was checked, and an older version of a row put back with its own seal
+after it was checked, are refused in that same process."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from s1spki.command import Command, Operators
+from s1spki.errors import IntegrityRefused
+from s1spki.runtime import Runtime
+from tests.conftest import CaHome
+
+
+def _row(ca: CaHome, table: str, row_id: int) -> dict[str, object]:
+    with ca.db() as conn:
+        conn.row_factory = sqlite3.Row
+        return dict(conn.execute(f"select * from {table} where id = ?", (row_id,)).fetchone())
+
+
+def _put_back(ca: CaHome, table: str, row: dict[str, object]) -> None:
+    conn = sqlite3.connect(ca.home / "s1spki.db")
+    with conn:
+        columns = ", ".join(f"{k} = ?" for k in row)
+        conn.execute(f"update {table} set {columns} where id = ?", [*row.values(), row["id"]])
+    conn.close()
+
+
+def test_a_row_changed_after_it_was_checked_is_refused_in_the_same_process(ca: CaHome) -> None:
+    runtime = Runtime(ca.home)
+    try:
+        cmd = Command(runtime, Operators(("carol",)))
+        dave = runtime.store.reader.operator("dave")
+        assert dave is not None
+        cmd.trust("operators", dave.id, "operator dave")  # checked once: its HMAC is remembered
+        row = _row(ca, "operators", dave.id)
+        _put_back(ca, "operators", {**row, "roles": "ra_officer ra_manager"})  # a database writer grants a role
+
+        with pytest.raises(IntegrityRefused, match="operators row .* does not match its authenticator"):
+            cmd.trust("operators", dave.id, "operator dave")
+    finally:
+        runtime.close()
+
+
+def test_an_older_version_put_back_after_it_was_checked_is_refused_in_the_same_process(ca: CaHome) -> None:
+    request_id = int(ca.submit(ca.csr()).json()["id"])
+    runtime = Runtime(ca.home)
+    try:
+        cmd = Command(runtime, Operators(("carol",)))
+        cmd.trust("requests", request_id, f"request {request_id}")  # the submitted version, checked and remembered
+        submitted = _row(ca, "requests", request_id)
+        # the rejection's record reseals the request
+        ca.ok("request", "reject", str(request_id), "--reason", "wrong EUI-64", "--as", "dave")
+        assert _row(ca, "requests", request_id)["status"] == "rejected"
+        _put_back(ca, "requests", submitted)  # the submitted version back, with its own (valid) seal
+
+        with pytest.raises(IntegrityRefused, match="is an older version than audit record"):
+            cmd.trust("requests", request_id, f"request {request_id}")
+    finally:
+        runtime.close()
