@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -36,8 +37,9 @@ def slug(name: str) -> str:
 
 
 def key_label_for(kind: str, name: str, started: str) -> str:
-    """A fresh label per attempt: a key left by a failed ceremony never blocks the next one."""
-    return f"s1spki-{kind}-{slug(name)}-{stamp(started)}"
+    """A fresh label per attempt: a key left by a failed ceremony never blocks the next one, even one retried
+    within the same second (hence the random part)."""
+    return f"s1spki-{kind}-{slug(name)}-{stamp(started)}-{secrets.token_hex(3)}"
 
 
 def stamp(started: str) -> str:

@@ -35,4 +35,4 @@ def test_all_approved_with_nothing_to_issue_and_a_request_id_together(ca: CaHome
     both = ca.run("cert", "issue", "1", "--all-approved", "--as", "carol")
     neither = ca.run("cert", "issue", "--as", "carol")
     for result in (both, neither):
-        assert result.code == 2 and "give a request id or --all-approved" in result.stderr
+        assert result.code == 2 and "give the request ids or --all-approved" in result.stderr
