@@ -136,7 +136,8 @@ def show(
 
             if record.kind != "arl" or cli.runtime.kind != "root":
                 raise UsageError("--format bundle writes a root home's ARL: this is not one")
-            note(f"wrote {out}, bundle sha256 {write_arl_bundle(cli.command([]), record, out).sha256}")
+            written = write_arl_bundle(cli.command([]), record, check_out(out))
+            note(f"wrote {out}, bundle sha256 {written.sha256}")
         else:
             write_file(out, pem_bytes(record.der) if fmt == "pem" else record.der)
             note(f"wrote {out}")

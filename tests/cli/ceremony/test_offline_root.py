@@ -325,3 +325,15 @@ def test_a_kill_while_installing_leaves_a_retry_that_completes(ca: CaHome) -> No
     assert installed.code == 0, str(installed)
     _one_line(_install(ca, signed["bundle"], signed["sha256"]), 3, "is installed already")
     ca.ok("audit", "verify")
+
+
+def test_the_current_arl_is_written_again_as_a_bundle_and_a_folder_is_refused(ca: CaHome) -> None:
+    assert ca.root is not None
+    issued = ca.root.ok("--json", "crl", "arl", *CUSTODIANS).json()
+    bundle = ca.work / "arl-again.json"
+    shown = ca.root.ok("crl", "show", "S1SPKI Root CA", "--format", "bundle", "--out", str(bundle))
+    sha256 = shown.stderr.rsplit("bundle sha256 ", 1)[1].split()[0]
+    imported = ca.ok("--json", "crl", "import-arl", str(bundle), "--sha256", sha256, "--as", "alice").json()
+    assert imported["crl_number"] == issued["crl_number"]
+    _one_line(ca.root.run("crl", "show", "S1SPKI Root CA", "--format", "bundle", "--out", str(ca.work)), 2,
+              "is a folder")
