@@ -172,7 +172,7 @@ class Runtime:
     def store(self) -> Store:
         from s1spki.store import Store
 
-        store = Store.open(self.config.database_url, self.clock, self.record_key)
+        store = Store.open(self.config.database_url, self.clock, self.record_key, self.config.node_id)
         store.on_append = self.checkpointer.appended
         return store
 

@@ -20,13 +20,17 @@ from typing import Any
 Link = tuple[int, str, str, bytes | None]
 
 # The stored columns in the order a link is made from (store/schema.py `audit`).
+# `node_id` comes last: the node that wrote the record (several nodes on one store), NULL for a record of the
+# single original node, whose hashed fields then have no node_id at all (records written before nodes existed
+# hash as they always did). A row without it (15 columns) is read as a record with none.
 COLUMNS = ("seq", "prev_hash", "hash", "at", "actor", "actor_role", "event", "object_type", "object_id",
-           "outcome", "correlation_id", "policy_hash", "rapp_hash", "details", "statements")
+           "outcome", "correlation_id", "policy_hash", "rapp_hash", "details", "statements", "node_id")
 # Columns that may be NULL; every other one holds a string (seq an integer).
-NULLABLE = ("object_type", "object_id", "policy_hash", "rapp_hash")
+NULLABLE = ("object_type", "object_id", "policy_hash", "rapp_hash", "node_id")
 
-# canonical_json sorts keys: this is hashed_fields' key order, sorted.
-_TEMPLATE = ('{"actor":%s,"actor_role":%s,"at":%s,"correlation_id":%s,"details":%s,"event":%s,'
+# canonical_json sorts keys: this is hashed_fields' key order, sorted ("node_id" sorts between "event" and
+# "object_id", and is left out when it is NULL).
+_TEMPLATE = ('{"actor":%s,"actor_role":%s,"at":%s,"correlation_id":%s,"details":%s,"event":%s,%s'
              '"object_id":%s,"object_type":%s,"outcome":%s,"policy_hash":%s,"rapp_hash":%s,"seq":%d,'
              '"statements":%s}')
 
@@ -39,9 +43,13 @@ def record_bytes(row: Sequence[Any]) -> bytes | None:
     """The hashed bytes of a record given as a row in COLUMNS order; None if the row cannot be a record."""
     try:
         (seq, _prev, _hash, at, actor, actor_role, event, object_type, object_id, outcome, correlation_id,
-         policy_hash, rapp_hash, details, statements) = row
+         policy_hash, rapp_hash, details, statements, *rest) = row
+        if len(rest) > 1:
+            return None
+        node_id = rest[0] if rest else None
+        node = "" if node_id is None else f'"node_id":{_quote(node_id)},'
         text = _TEMPLATE % (_quote(actor), _quote(actor_role), _quote(at), _quote(correlation_id), details,
-                            _quote(event), _nullable(object_id), _nullable(object_type), _quote(outcome),
+                            _quote(event), node, _nullable(object_id), _nullable(object_type), _quote(outcome),
                             _nullable(policy_hash), _nullable(rapp_hash), seq, statements)
         if not isinstance(details, str) or not isinstance(statements, str) or isinstance(seq, bool):
             return None
@@ -66,7 +74,9 @@ FAST_SQL = """
 SELECT seq, prev_hash, hash, CAST(
     rtrim(json_object('actor', actor, 'actor_role', actor_role, 'at', at, 'correlation_id', correlation_id), '}')
     || ',"details":' || details || ','
-    || ltrim(rtrim(json_object('event', event, 'object_id', object_id, 'object_type', object_type,
+    || ltrim(rtrim(json_object('event', event), '}'), '{')
+    || CASE WHEN node_id IS NULL THEN '' ELSE ',"node_id":' || json_quote(node_id) END || ','
+    || ltrim(rtrim(json_object('object_id', object_id, 'object_type', object_type,
                                'outcome', outcome, 'policy_hash', policy_hash, 'rapp_hash', rapp_hash,
                                'seq', seq), '}'), '{')
     || ',"statements":' || statements || '}' AS BLOB)

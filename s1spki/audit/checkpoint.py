@@ -35,11 +35,13 @@ from s1spki.values.canonical import canonical_json
 from s1spki.values.clock import Clock, iso
 
 CHECKPOINT_VERSION = 1
+_FIELDS = {"v", "seq", "hash", "at", "home_id", "signer", "signature"}
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A signed statement that record `seq` of home `home_id` has hash `hash`."""
+    """A signed statement that record `seq` of home `home_id` has hash `hash`; `node_id` names the node that
+    signed it when several share the store (None: the original node, whose checkpoints have no such field)."""
 
     seq: int
     hash: str
@@ -49,6 +51,7 @@ class Checkpoint:
     signature: bytes = field(repr=False)
     v: int = CHECKPOINT_VERSION
     source: str = field(default="file", compare=False)  # where it was read: file | db | manifest
+    node_id: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.seq, int) or isinstance(self.seq, bool) or self.seq < 0:
@@ -56,10 +59,20 @@ class Checkpoint:
         for name in ("hash", "at", "home_id", "signer"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"a checkpoint's {name} must be a string, not {getattr(self, name)!r}")
+        if self.node_id is not None and not isinstance(self.node_id, str):
+            raise ValueError(f"a checkpoint's node_id must be a string, not {self.node_id!r}")
+
+    @property
+    def node(self) -> str:
+        """The node that signed it: "" for the original node."""
+        return self.node_id or ""
 
     def body(self) -> dict[str, Any]:
-        return {"v": self.v, "seq": self.seq, "hash": self.hash, "at": self.at, "home_id": self.home_id,
+        body = {"v": self.v, "seq": self.seq, "hash": self.hash, "at": self.at, "home_id": self.home_id,
                 "signer": self.signer}
+        if self.node_id is not None:
+            body["node_id"] = self.node_id
+        return body
 
     def signed_bytes(self) -> bytes:
         return canonical_json(self.body())
@@ -80,15 +93,17 @@ class Checkpoint:
 
     @classmethod
     def sign(cls, key: ec.EllipticCurvePrivateKey, seq: int, digest: str, at: str, home_id: str,
-             signer: str) -> Checkpoint:
-        unsigned = cls(seq, digest, at, home_id, signer, b"")
-        return cls(seq, digest, at, home_id, signer, key.sign(unsigned.signed_bytes(), ec.ECDSA(hashes.SHA256())))
+             signer: str, node_id: str | None = None) -> Checkpoint:
+        unsigned = cls(seq, digest, at, home_id, signer, b"", node_id=node_id)
+        return cls(seq, digest, at, home_id, signer, key.sign(unsigned.signed_bytes(), ec.ECDSA(hashes.SHA256())),
+                   node_id=node_id)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str) -> Checkpoint:
         """Read one checkpoint; ValueError if it is not one."""
-        if not isinstance(data, Mapping) or set(data) != {"v", "seq", "hash", "at", "home_id", "signer", "signature"}:
-            raise ValueError("not a checkpoint (its fields are not v, seq, hash, at, home_id, signer, signature)")
+        if not isinstance(data, Mapping) or set(data) - {"node_id"} != _FIELDS:
+            raise ValueError("not a checkpoint (its fields are not v, seq, hash, at, home_id, signer, signature and "
+                             "perhaps node_id)")
         if data["v"] != CHECKPOINT_VERSION:
             raise ValueError(f"checkpoint version {data['v']!r} is not {CHECKPOINT_VERSION}")
         try:
@@ -96,7 +111,7 @@ class Checkpoint:
         except ValueError:
             raise ValueError("the checkpoint's signature is not base64") from None
         return cls(data["seq"], data["hash"], data["at"], data["home_id"], data["signer"], signature,
-                   data["v"], source)
+                   data["v"], source, data.get("node_id"))
 
 
 @dataclass(frozen=True)
@@ -172,14 +187,17 @@ def checkpoint_rows(rows: list[dict[str, Any]]) -> Iterator[Checkpoint]:
     for row in rows:
         try:
             yield Checkpoint(int(row["seq"]), row["hash"], row["at"], row["home_id"], row["signer"],
-                             base64.b64decode(row["signature"]), int(row["v"]), "db")
+                             base64.b64decode(row["signature"]), int(row["v"]), "db", row.get("node_id"))
         except (ValueError, TypeError):
             continue
 
 
 class CheckpointStore(Protocol):
     """What the checkpointer needs of the store: the chain head and a record's hash, the checkpoints and audit
-    keys it holds, a place for a new checkpoint, and a way to record that one could not be made."""
+    keys it holds, a place for a new checkpoint, and a way to record that one could not be made; `node_id` is
+    the node this process is (None: the original node)."""
+
+    node_id: str | None
 
     def audit_head(self) -> tuple[int, str]: ...
 
@@ -191,7 +209,7 @@ class CheckpointStore(Protocol):
 
     def audit_signers(self) -> list[dict[str, Any]]: ...
 
-    def add_checkpoint(self, values: dict[str, Any]) -> bool: ...
+    def add_checkpoint(self, values: dict[str, Any], checkpoints_file: str | None = None) -> bool: ...
 
     def record_refusal(self, event: AuditEvent) -> None: ...
 
@@ -314,8 +332,8 @@ class Checkpointer:
         if self._key is None:
             self._key = self._open_key(signer)
         made = Checkpoint.sign(self._key, head_seq, head_hash, iso(self._clock.now()), self._home_id(),
-                               signer.fingerprint)
-        if store.add_checkpoint(made.as_dict()):
+                               signer.fingerprint, store.node_id)
+        if store.add_checkpoint(made.as_dict(), str(self._settings.checkpoints_file.resolve())):
             for path in self._settings.files:
                 append_checkpoint_line(path, made)
             for sink in self._settings.syslog_sinks:

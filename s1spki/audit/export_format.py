@@ -23,6 +23,8 @@ from s1spki.values.clock import iso
 
 FORMATS = ("jsonl", "csv")
 CSV_HEADER = ["seq", "hash", "prev_hash", *COLUMNS[3:], "null_fields"]
+# an export made before records named their node: no node_id column, every record the original node's
+_CSV_HEADER_BEFORE_NODES = [name for name in CSV_HEADER if name != "node_id"]
 _QUOTE = json.encoder.encode_basestring  # type: ignore[attr-defined]
 _LINE = '{"hash":%s,"prev_hash":%s,"record":%s,"seq":%d}\n'
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -69,7 +71,7 @@ def export_line(row: Any) -> bytes:
 
 
 def csv_row(row: Any) -> list[Any]:
-    values = dict(zip(COLUMNS, row, strict=True))
+    values = dict(zip(COLUMNS, (*row, None) if len(row) == len(COLUMNS) - 1 else row, strict=True))
     nulls = [name for name in NULLABLE if values[name] is None]
     return [values["seq"], values["hash"], values["prev_hash"],
             *("" if values[name] is None else values[name] for name in COLUMNS[3:]), " ".join(nulls)]
@@ -117,17 +119,21 @@ def _slow_link(line: bytes) -> Link:
 def csv_links(path: Path) -> Iterator[Link]:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = csv.reader(handle)
-        if next(rows, None) != CSV_HEADER:
+        header = next(rows, None)
+        if header not in (CSV_HEADER, _CSV_HEADER_BEFORE_NODES):
             yield None, "", "", None  # type: ignore[misc]
             return
-        width = len(CSV_HEADER)
+        assert header is not None
+        width = len(header)
         for row in rows:
             if len(row) != width:
                 yield None, "", "", None  # type: ignore[misc]
                 continue
             seq = int(row[0]) if row[0].isdigit() else None
-            values: list[Any] = [seq, row[2], row[1], *row[3:15]]
-            nulls = row[15].split()
+            values: list[Any] = [seq, row[2], row[1], *row[3:width - 1]]
+            if width < len(CSV_HEADER):
+                values.append(None)
+            nulls = row[width - 1].split()
             body: bytes | None = None
             if all(name in NULLABLE and values[COLUMNS.index(name)] == "" for name in nulls):
                 for name in nulls:

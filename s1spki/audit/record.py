@@ -48,9 +48,11 @@ class AuditEvent:
         return replace(self, outcome=outcome, details={**self.details, **details})
 
 
-def hashed_fields(seq: int, at: str, event: AuditEvent) -> dict[str, Any]:
-    """The fields a record's hash covers, in the form they are stored."""
-    return {
+def hashed_fields(seq: int, at: str, event: AuditEvent, node_id: str | None = None) -> dict[str, Any]:
+    """The fields a record's hash covers, in the form they are stored. `node_id` is the node that writes it
+    (several nodes on one store); None for the single original node, whose records carry no node_id field at
+    all, so that records written before nodes existed hash as they always did."""
+    fields = {
         "seq": seq,
         "at": at,
         "actor": event.actor,
@@ -65,6 +67,9 @@ def hashed_fields(seq: int, at: str, event: AuditEvent) -> dict[str, Any]:
         "details": dict(event.details),
         "statements": [dict(s) for s in event.statements],
     }
+    if node_id is not None:
+        fields["node_id"] = node_id
+    return fields
 
 
 def chain_hash(prev_hash: str, fields: Mapping[str, Any]) -> str:

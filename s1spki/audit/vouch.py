@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from s1spki.audit.chain import link_hash, record_bytes
+from s1spki.audit.chain import COLUMNS, link_hash, record_bytes
 from s1spki.audit.problems import ALTERED, BAD_STATEMENT, INSERTED, UNAUTHENTICATED, Problem
 from s1spki.audit.registrations import RegisteredKeys
 from s1spki.audit.statements import SignedStatement, verify_statement
@@ -34,7 +34,7 @@ def vouch(rows: Iterable[Sequence[Any]], start_seq: int, start_hash: str, confir
         if not confirm(seq, digest, mac):
             problems.append(Problem(seq, UNAUTHENTICATED, "its authenticator is missing or is not the HSM's: it "
                                     "was not written by s1spki"))
-        problems += _statements(seq, row[-2], keys)
+        problems += _statements(seq, row[COLUMNS.index("statements")], keys)
         prev, expected = digest, seq + 1
     return problems
 

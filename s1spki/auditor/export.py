@@ -1,8 +1,9 @@
 """`audit export`: the audit records of a period as JSON Lines or CSV, with a manifest signed by the audit key.
 
 The manifest names the CA home, the period, the first and last seq, the count, the hash before the first
-record, the first and last hash, every checkpoint signed over a record of the period, and the audit
-certificate; it is signed by the audit key (manifest.py).
+record, the first and last hash, every checkpoint signed over a record of the period (by any node of the
+store: each node's checkpoint file is read), and the audit certificate; it is signed by the audit key
+(manifest.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from s1spki.audit.checkpoint import checkpoint_rows, read_checkpoint_file
 from s1spki.audit.export_format import CSV_HEADER, csv_row, export_line
 from s1spki.audit.manifest import MANIFEST_VERSION, signed_manifest, write_new
 from s1spki.audit.record import GENESIS_HASH
+from s1spki.auditor.nodes import node_checkpoint_files
 from s1spki.auditor.signed_output import authorise_signed_output, output_paths
 from s1spki.command import Command
 from s1spki.values.clock import iso
@@ -80,7 +82,10 @@ def export_trail(cmd: Command, start: str | None, end: str | None, fmt: str,
 def _write_records(cmd: Command, fmt: str, first: int | None, last: int | None, out: Path, progress: Progress
                    ) -> tuple[dict[str, Any], bytes]:
     """The records file's bytes and the manifest's description of them."""
-    checkpoints = {cp.line(): cp for cp in read_checkpoint_file(cmd.runtime.config.audit.checkpoints_file).checkpoints}
+    # every node's checkpoint file (several nodes on one store), then the database's
+    sinks, _notes = node_checkpoint_files(cmd)
+    checkpoints = {cp.line(): cp for path, sink in sinks.items() if sink.primary
+                   for cp in read_checkpoint_file(path).checkpoints}
     buffer = io.BytesIO()
     text = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
     writer = csv.writer(text) if fmt == "csv" else None

@@ -8,7 +8,9 @@ What is checked, beyond the chain itself (audit/verify.py):
 - the audit certificate trusted is the one an auditor pins with --cert, else the one the trail recorded
   when the audit key was made (an authenticated record), and HOME/audit/audit-cert.pem must be it;
 - the checkpoint file (and every further file sink) holds every checkpoint the database holds and the other
-  way round, is there, and is not shorter; every record is covered by a signed checkpoint;
+  way round, is there, and is not shorter; with several nodes on one store, so does each other node's
+  checkpoint file (listed in the store when it joined) for that node's checkpoints; every record is covered
+  by a signed checkpoint;
 - checkpoints an auditor kept (--pinned-checkpoint SEQ:HASH) are still in the chain;
 - the rows that grant power are as s1spki last wrote them (their seals, store/sealing.py);
 - with `deep`, every record's authenticator and every statement, from the first record on.
@@ -38,6 +40,7 @@ from s1spki.audit.problems import (
 )
 from s1spki.audit.signer import certificate_path, fingerprint, load_certificates, public_keys
 from s1spki.audit.verify import Verdict, verify_chain, verify_stretches
+from s1spki.auditor.nodes import CheckpointFile, node_checkpoint_files
 from s1spki.command import Command
 from s1spki.errors import S1spkiError, UsageError
 from s1spki.store.sealing import FIELDS
@@ -98,28 +101,40 @@ def _home_copy(cmd: Command, trusted: list[x509.Certificate]) -> list[Problem]:
     return []
 
 
-def _sinks(db: list[Checkpoint], files: dict[str, list[Checkpoint]]) -> list[Problem]:
-    """Every checkpoint the database holds is in every file sink (a sink added later: from its first checkpoint
-    on), and every one a sink holds is in the database unless the database was put back from an older copy
-    (then the chain check names it). The first file is the checkpoint file, kept from the start."""
+def _sinks(all_db: list[Checkpoint], files: dict[str, CheckpointFile]) -> list[Problem]:
+    """Every checkpoint the database holds of a node is in every file sink of that node (a sink added later: from
+    its first checkpoint on), and every one a sink holds is in the database unless the database was put back from
+    an older copy (then the chain check names it). A node's checkpoint file is kept from the start."""
     problems: list[Problem] = []
-    in_db = {(c.seq, c.hash, c.signature) for c in db}
-    for position, (name, held) in enumerate(files.items()):
+    for name, sink in files.items():
+        held = list(sink.checkpoints)
+        db = [c for c in all_db if c.node == sink.node]
+        in_db = {(c.seq, c.hash, c.signature) for c in db}
         here = {(c.seq, c.hash, c.signature) for c in held}
         if db and not held:
             problems.append(Problem(None, CHECKPOINTS_MISSING, f"{name} is missing or empty while the database "
-                                    f"holds {len(db)} checkpoints: restore it from its copy"))
+                                    f"holds {len(db)} checkpoints of {sink.describe()}: restore it from its copy"))
             continue
-        since = min(c.seq for c in held) if position else 0
+        since = 0 if sink.primary else min((c.seq for c in held), default=0)
         lacking = sorted(seq for seq, _h, _s in in_db - here if seq >= since)
         if lacking:
             problems.append(Problem(lacking[0], CHECKPOINTS_MISSING, f"{name} lacks {len(lacking)} checkpoint(s) the "
                                     f"database holds (first: record {lacking[0]}): it was cut or replaced"))
         extra = sorted(seq for seq, _h, _s in here - in_db)
-        if extra and (not db or extra[0] <= max(c.seq for c in db)):
+        if extra and (not all_db or extra[0] <= max(c.seq for c in all_db)):
             problems.append(Problem(extra[0], CHECKPOINTS_MISSING, f"the database lacks checkpoint {extra[0]} that "
                                     f"{name} holds: checkpoints were removed from it"))
     return problems
+
+
+def _nodes_without_files(db: list[Checkpoint], sinks: dict[Path, CheckpointFile]) -> list[Problem]:
+    """Checkpoints the database holds of a node whose checkpoint file no node lists: that file is not read, so
+    what it should hold cannot be checked (a node's entry removed, or a node never listed)."""
+    listed = {sink.node for sink in sinks.values()}
+    orphans = sorted({c.node for c in db} - listed)
+    return [Problem(None, CHECKPOINTS_MISSING, f"the database holds checkpoints of node {node or '(original)'}, "
+                    "whose checkpoint file no node of the store lists: its checkpoints outside the database cannot "
+                    "be checked") for node in orphans]
 
 
 def _seals(cmd: Command, deep: bool) -> list[Problem]:
@@ -156,7 +171,8 @@ def verify_live(cmd: Command, pinned: list[x509.Certificate] | None = None,
     problems += cert_problems + _home_copy(cmd, trusted)
     # The files first: a checkpoint in them always names a record already committed, so a snapshot taken
     # after reading them holds every record they name (commands may run meanwhile).
-    in_files = {path: read_checkpoint_file(path) for path in runtime.config.audit.files}
+    sinks, notes_on_nodes = node_checkpoint_files(cmd)
+    in_files = {path: read_checkpoint_file(path) for path in sinks}
     for path, read in in_files.items():
         problems += [Problem(None, BAD_CHECKPOINT, f"line {n} of {path} is not a signed checkpoint")
                      for n in read.unreadable]
@@ -168,7 +184,9 @@ def verify_live(cmd: Command, pinned: list[x509.Certificate] | None = None,
                                   "end": snapshot.head(), "end_name": "the chain head row", "extra_problems": [],
                                   "warnings": []}
         verdict = _chain(snapshot, common)
-    problems += _sinks(in_db, {str(path): list(read.checkpoints) for path, read in in_files.items()})
+    problems += _sinks(in_db, {str(path): dataclasses.replace(sinks[path], checkpoints=read.checkpoints)
+                               for path, read in in_files.items()})
+    problems += _nodes_without_files(in_db, sinks)
     hashes = {seq: digest for seq, digest in ((s, cmd.reader.audit_hash_of(s)) for s, _ in pinned_checkpoints)}
     for seq, digest in pinned_checkpoints:
         if hashes.get(seq) != digest:
@@ -180,7 +198,7 @@ def verify_live(cmd: Command, pinned: list[x509.Certificate] | None = None,
     if deep and verdict.last_seq:
         problems += runtime.vouch(1, "", verdict.last_seq)
     problems += _seals(cmd, deep)
-    notes = [w for w in verdict.warnings if "not yet covered" not in w]
+    notes = [w for w in verdict.warnings if "not yet covered" not in w] + [n for n in notes_on_nodes if n]
     if not problems:
         return dataclasses.replace(verdict, warnings=tuple(notes))
     # what was done to a record comes first; that records are left uncovered follows from it

@@ -29,8 +29,9 @@ def _seconds(text: str, option: str) -> int:
              "--tls-key est-tls.key --workers 4")
 def serve(
     ctx: typer.Context,
-    listen: str = typer.Option(..., "--listen", metavar="HOST:PORT",
-                               help="HOST:PORT to listen on, e.g. 127.0.0.1:8443."),
+    listen: str | None = typer.Option(None, "--listen", metavar="HOST:PORT",
+                                      help="HOST:PORT to listen on, e.g. 127.0.0.1:8443 (default: this node's "
+                                           "s1spki.toml [est] listen)."),
     tls_cert: Path = typer.Option(..., "--tls-cert", metavar="FILE", help="The server's TLS certificate chain (PEM)."),
     tls_key: Path = typer.Option(..., "--tls-key", metavar="FILE", help="The server's TLS private key (PEM)."),
     workers: int = typer.Option(4, "--workers", metavar="N", help="Worker processes (each its own HSM session)."),
@@ -43,6 +44,13 @@ def serve(
 
     cli = get(ctx)
     factory = context._factory[0] if context._factory else Runtime
+    if listen is None:
+        from s1spki.errors import UsageError
+        from s1spki.home.config import load_config
+
+        listen = load_config(cli.home).est_listen
+        if not listen:
+            raise UsageError("give --listen HOST:PORT, or set [est] listen in this node's s1spki.toml")
     run(cli.home, factory, listen, tls_cert, tls_key, workers)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,9 @@ class Config:
     credential_dirs: tuple[Path, ...]
     audit: AuditConfig = AuditConfig()
     audit_hsm: HsmConfig | None = None  # the token of the audit and record keys; None: the CA keys' token
+    # per node when several share one store: its id (None: the original node) and EST listen address
+    node_id: str | None = None
+    est_listen: str | None = None
 
 
 def resolve_home(option: Path | None) -> Path:
@@ -78,13 +81,15 @@ def load_config(home: Path) -> Config:
         home=home,
         policy_dir=_under(home, doc.ca.policy_dir),
         rapp_dir=_under(home, doc.ca.rapp_dir),
-        database_url=_database_url(home, doc.database.url, doc.database.url_env),
+        database_url=_database_url(home, doc.database.url, doc.database.url_env, doc.database.url_file),
         hsm=_hsm(home, doc.hsm),
         audit_hsm=_hsm(home, doc.audit_hsm) if doc.audit_hsm is not None else None,
         credential_dirs=tuple(_under(home, d) for d in doc.credentials.dirs),
         audit=AuditConfig(doc.audit.checkpoint_every, _under(home, doc.audit.checkpoints_file),
                           tuple(_under(home, s) for s in doc.audit.sinks if not s.startswith("syslog:")),
                           tuple(s for s in doc.audit.sinks if s.startswith("syslog:"))),
+        node_id=doc.node.id if doc.node is not None else None,
+        est_listen=doc.est.listen,
     )
 
 
@@ -104,13 +109,15 @@ def _under(home: Path, value: str | None) -> Path:
     return path if path.is_absolute() else home / path
 
 
-def _database_url(home: Path, url: str | None, url_env: str | None) -> str:
-    """A relative SQLite path is taken against the home; a URL with a password belongs in url_env."""
+def _database_url(home: Path, url: str | None, url_env: str | None, url_file: str | None = None) -> str:
+    """A relative SQLite path is taken against the home; a URL with a password belongs in url_env or url_file."""
     if url_env:
         value = os.environ.get(url_env, "")
         if not value:
             raise ConfigError(f"database URL is expected in environment variable {url_env}, which is not set")
         return value
+    if url_file:
+        return SecretSource("file", str(_under(home, url_file))).read("the database URL", error=ConfigError)
     assert url
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url[len(prefix):].startswith("/"):
@@ -121,7 +128,8 @@ def _database_url(home: Path, url: str | None, url_env: str | None) -> str:
 _CONFIG_HEADER = """\
 # s1spki CA home configuration. Secrets never go here: name a file or an environment variable.
 #   [ca]           policy_dir, rapp_dir: the certificate policy and the RAPP in force (reviewed copies)
-#   [database]     url: SQLite by default; for PostgreSQL with a password use url_env = "VAR"
+#   [database]     url: SQLite by default; for PostgreSQL with a password use url_file = "FILE" (0600, the URL
+#                  on one line) or url_env = "VAR": never the password itself here
 #   [hsm]          the CA keys' token: module ("softhsm" or a PKCS#11 module path), token_label, pin_file or pin_env
 #   [audit_hsm]    the audit and record keys' token, with a PIN source of its own (the same keys as [hsm])
 #   [credentials]  dirs: folders holding operators' <name>.credential.toml files (`s1spki operator keygen`)
@@ -129,21 +137,32 @@ _CONFIG_HEADER = """\
 #                  at least this often; checkpoints_file: signed checkpoints are also appended here, outside
 #                  the database (best on other, append-only storage); sinks: more places that receive every
 #                  checkpoint: file paths, "syslog://HOST:PORT" (UDP) or "syslog:/dev/log"
+#   [node]         id: this node's id when several nodes share one PostgreSQL store (`init --join`); absent on
+#                  the original node. [hsm], [audit_hsm], [database], [audit] and [est] are this node's own;
+#                  what all nodes share (the CA, its keys' records, the pinned root, the adopted policy/ and
+#                  rapp/ hashes, the nodes and their checkpoint files) is kept in the database
+#   [est]          listen: HOST:PORT for `s1spki est serve` when --listen is not given
 
 """
 
 
 def render_config(*, hsm: Mapping[str, str | None], audit_hsm: Mapping[str, str | None] | None,
-                  database_url: str) -> str:
-    """The text of a new s1spki.toml (written once by `init`, then edited by people)."""
+                  database: Mapping[str, str], node_id: str | None = None,
+                  credential_dirs: Sequence[str] = ("credentials",), est_listen: str | None = None) -> str:
+    """The text of a new s1spki.toml (written once by `init`, then edited by people); `database` is its
+    [database] table (url, url_env or url_file)."""
     document: dict[str, Any] = {
         "ca": {"policy_dir": "policy", "rapp_dir": "rapp"},
-        "database": {"url": database_url},
+        "database": dict(database),
         "hsm": {k: v for k, v in hsm.items() if v},
-        "credentials": {"dirs": ["credentials"]},
+        "credentials": {"dirs": list(credential_dirs)},
         "audit": {"checkpoint_every": AuditConfig.checkpoint_every,
                   "checkpoints_file": AuditConfig.checkpoints_file.as_posix()},
     }
     if audit_hsm is not None:
         document["audit_hsm"] = {k: v for k, v in audit_hsm.items() if v}
+    if node_id is not None:
+        document["node"] = {"id": node_id}
+    if est_listen is not None:
+        document["est"] = {"listen": est_listen}
     return _CONFIG_HEADER + tomli_w.dumps(document)

@@ -20,13 +20,41 @@ class CaTable(StrictTable):
 
 class DatabaseTable(StrictTable):
     url: str | None = None
-    url_env: str | None = None
+    url_env: str | None = None  # an environment variable holding the URL (with its password)
+    url_file: str | None = None  # a file (mode 0600) holding the URL (with its password)
 
     @model_validator(mode="after")
     def _one_url(self) -> Self:
-        if not self.url and not self.url_env:
-            raise refusal([(("url",), "give url or url_env")])
+        given = [name for name in ("url", "url_env", "url_file") if getattr(self, name)]
+        if len(given) != 1:
+            raise refusal([(("url",), "give one of url, url_env or url_file")])
+        if self.url and url_has_password(self.url):
+            # never the password itself in s1spki.toml (and never echoed): it goes in url_file or url_env
+            raise refusal([(("url",), "holds a password: put the URL in a file named by url_file (or an "
+                                      "environment variable named by url_env)")])
         return self
+
+
+def url_has_password(url: str) -> bool:
+    """Whether a database URL carries a password (user:password@host, or password= in its query)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return True  # not readable as a URL: treat it as a secret
+    return bool(password) or any(k.lower() == "password" for k in parse_qs(parts.query))
+
+
+class NodeTable(StrictTable):
+    """This node's id among the nodes sharing one store (absent: the original node)."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class EstTable(StrictTable):
+    listen: str | None = None  # HOST:PORT that `est serve` listens on when --listen is not given
 
 
 class HsmTable(StrictTable):
@@ -71,3 +99,5 @@ class ConfigFile(StrictTable):
     audit_hsm: HsmTable | None = None
     credentials: CredentialsTable = CredentialsTable()
     audit: AuditTable = AuditTable()
+    node: NodeTable | None = None
+    est: EstTable = EstTable()

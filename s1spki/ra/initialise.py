@@ -22,6 +22,7 @@ from s1spki.audit.signer import KEY_LABEL_PREFIX, AuditSigner, certificate_path,
 from s1spki.errors import HsmError, PolicyRefused, Refused, UsageError
 from s1spki.home.adoption import ADOPT_EVENT, FOLDERS, adoption_details
 from s1spki.home.config import CONFIG_NAME, render_config
+from s1spki.home.config_schema import url_has_password
 from s1spki.home.secret_source import SecretSource, write_secret_file
 from s1spki.home.shipped import data_dir
 from s1spki.hsm import Hsm, HsmSettings, create_softhsm_token, find_softhsm_module
@@ -69,6 +70,40 @@ class InitOptions:
     audit_token: TokenOptions | None = None
     root_certificate: x509.Certificate | None = None  # an online home's root, pinned once its fingerprint matches
     root_fingerprint: str | None = None  # the root certificate's SHA-256, as its ceremony transcript gives it
+    database: DatabaseChoice | None = None  # where the store is (None: database_url, else SQLite in the home)
+    node_id: str | None = None  # this node's id (None: the original node, whose records carry none)
+    est_listen: str | None = None  # HOST:PORT for `est serve`, kept in s1spki.toml [est]
+
+
+@dataclass(frozen=True)
+class DatabaseChoice:
+    """The store's URL and how s1spki.toml names it: the URL itself (no password), or a file or an environment
+    variable that holds it (with its password)."""
+
+    url: str
+    table: dict[str, str]
+
+    @classmethod
+    def from_flags(cls, url: str | None, url_file: Path | None, url_env: str | None) -> DatabaseChoice | None:
+        """--database-url, --database-url-file or --database-url-env (at most one); None: SQLite in the home.
+        A URL with a password is refused without repeating it: it would be in s1spki.toml and shell history."""
+        given = [flag for flag, value in (("--database-url", url), ("--database-url-file", url_file),
+                                          ("--database-url-env", url_env)) if value]
+        if len(given) > 1:
+            raise UsageError(f"give one of {', '.join(given)}")
+        if url:
+            if url_has_password(url):
+                raise UsageError("--database-url holds a password, which would be kept in s1spki.toml: put the URL "
+                                 "in a file (mode 0600) named by --database-url-file, or in an environment variable "
+                                 "named by --database-url-env")
+            return cls(url, {"url": url})
+        if url_file is not None:
+            path = url_file.expanduser().resolve()
+            value = SecretSource("file", str(path)).read("the database URL", error=UsageError)
+            return cls(value, {"url_file": str(path)})
+        if url_env:
+            return cls(SecretSource("env", url_env).read("the database URL", error=UsageError), {"url_env": url_env})
+        return None
 
 
 def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
@@ -112,8 +147,11 @@ def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
         audit_lines = _prepare_hsm(options, audit_token, DEFAULT_AUDIT_PIN_FILE, "audit-so.pin", created)
         if hsm_lines["pin_file"] and hsm_lines["pin_file"] == audit_lines["pin_file"]:
             raise UsageError("the audit token's PIN source must be another than the CA token's")
-        url = options.database_url or "sqlite:///s1spki.db"
-        (home / CONFIG_NAME).write_text(render_config(database_url=url, hsm=hsm_lines, audit_hsm=audit_lines),
+        database = options.database or DatabaseChoice.from_flags(options.database_url, None, None) or \
+            DatabaseChoice("sqlite:///s1spki.db", {"url": "sqlite:///s1spki.db"})
+        url = database.url
+        (home / CONFIG_NAME).write_text(render_config(database=database.table, hsm=hsm_lines, audit_hsm=audit_lines,
+                                                      node_id=options.node_id, est_listen=options.est_listen),
                                         encoding="utf-8")
         created.append(home / CONFIG_NAME)
         if url == "sqlite:///s1spki.db":
@@ -147,7 +185,7 @@ def _start(runtime: Runtime, options: InitOptions, url: str, home_id: str, rapp:
     # The record key comes first: every audit record, the first one too, carries its authenticator. It lives on
     # the audit token, apart from the CA keys.
     runtime.audit_hsm().generate_mac_key(record_key_label(1, _stamp(clock)))
-    store = Store.create(_absolute_url(home, url), clock, home_id, runtime.record_key)
+    store = Store.create(_absolute_url(home, url), clock, home_id, runtime.record_key, options.node_id)
     try:
         roles = {"custodian": rapp.custodian_role, "manager": rapp.manager_role}
         hashes = {"policy": load_policy(home / "policy").hash, "rapp": load_rapp(home / "rapp").hash}
@@ -161,6 +199,8 @@ def _start(runtime: Runtime, options: InitOptions, url: str, home_id: str, rapp:
         with store.change(event) as tx:
             for name, kind, key in options.people:
                 register_operator(tx, name, (roles[kind],), key)
+            # the first node of the store, with the checkpoint file other nodes' `audit verify` reads
+            tx.add_node(options.node_id or "", str(runtime.config.audit.checkpoints_file.resolve()))
             if options.root_certificate is not None:
                 pin_root(tx, options.root_certificate, load_policy(home / "policy").hash)
         # the shipped (or given) policy/ and rapp/ are the first adopted: later changes need `policy adopt`

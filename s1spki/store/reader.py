@@ -315,6 +315,11 @@ class StoreReader:
         rows = self._rows(sa.select(t.audit.c.hash).where(t.audit.c.seq == seq), "reading an audit record")
         return rows[0][0] if rows else None
 
+    def nodes(self) -> list[dict[str, Any]]:
+        """The nodes sharing this store (node_id, checkpoints_file, joined_at), in the order they joined."""
+        query = sa.select(t.nodes).order_by(t.nodes.c.joined_at, t.nodes.c.node_id)
+        return [dict(r._mapping) for r in self._rows(query, "listing the nodes")]
+
     def audit_rows_with_mac(self, first: int, last: int) -> list[Any]:
         """Records first..last as rows in audit.chain.COLUMNS order with the authenticator last."""
         columns = [*(t.audit.c[name] for name in AuditSnapshot.COLUMNS), t.audit.c.mac]
@@ -423,7 +428,7 @@ class AuditSnapshot:
     """Reads of the audit trail inside one transaction (see `StoreReader.audit_snapshot`)."""
 
     COLUMNS = ("seq", "prev_hash", "hash", "at", "actor", "actor_role", "event", "object_type", "object_id",
-               "outcome", "correlation_id", "policy_hash", "rapp_hash", "details", "statements")
+               "outcome", "correlation_id", "policy_hash", "rapp_hash", "details", "statements", "node_id")
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn

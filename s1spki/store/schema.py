@@ -225,6 +225,9 @@ audit = Table(
     # HMAC-SHA256 of the record's hash, made in the HSM when the record is written (not part of what is hashed:
     # a record of a store made before authenticators has none, and is vouched for by a signed checkpoint)
     Column("mac", String(64)),
+    # the node that wrote the record (several nodes on one store, `s1spki init --join`); NULL: the original node.
+    # Hashed with the record when set (audit/record.py hashed_fields).
+    Column("node_id", String(64)),
     Index("ix_audit_object", "object_type", "object_id"),
 )
 
@@ -304,5 +307,18 @@ audit_checkpoints = Table(
     Column("home_id", String(64), nullable=False),
     Column("signer", String(64), nullable=False),
     Column("signature", Text, nullable=False),  # base64 DER ECDSA over the checkpoint's canonical JSON
+    Column("node_id", String(64)),  # the node that signed it (NULL: the original node); signed when set
     UniqueConstraint("seq", "signer", name="uq_audit_checkpoints_seq_signer"),
+)
+
+# The online nodes sharing this store (several CA nodes on one PostgreSQL database): each node's id and the
+# checkpoint file it appends to, which `audit verify` and `audit export` on any node read. "" is the original
+# node (the one `s1spki init` made, whose records carry no node id); a node is added by `s1spki init --join`
+# under dual control, in an audited change. A path registered as NULL (a store from before nodes) is filled in
+# by that node's next checkpoint.
+nodes = Table(
+    "nodes", metadata,
+    Column("node_id", String(64), primary_key=True),
+    Column("checkpoints_file", Text),
+    Column("joined_at", String(32), nullable=False),
 )

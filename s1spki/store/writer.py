@@ -71,8 +71,10 @@ class Duplicate(Refused):
 class ChangeTx:
     """Use-case writes inside one audited transaction."""
 
-    def __init__(self, conn: Connection, clock: Clock, authenticator: Authenticator | None) -> None:
+    def __init__(self, conn: Connection, clock: Clock, authenticator: Authenticator | None,
+                 node_id: str | None = None) -> None:
         self.conn = conn
+        self.node_id = node_id  # the node writing (None: the original node), in each record it appends
         self.now = iso(clock.now())
         self.object_id: str | None = None  # set when the change creates the object its record is about
         self.reader = StoreReader(conn)  # reads inside this transaction: checks repeated where they commit
@@ -282,7 +284,7 @@ class ChangeTx:
         """Chain, authenticate and write the record; the head-row update serialises concurrent writers."""
         head = self.conn.execute(_statement("audit_head")).one()
         seq = int(head.seq) + 1
-        fields = hashed_fields(seq, self.now, event)
+        fields = hashed_fields(seq, self.now, event, self.node_id)
         digest = chain_hash(head.hash, fields)
         # parameters rather than .values(): the statement compiles once, which keeps the trail's cost per
         # issuance small (scripts/bench measures it)
@@ -292,10 +294,15 @@ class ChangeTx:
             correlation_id=event.correlation_id, policy_hash=event.policy_hash, rapp_hash=event.rapp_hash,
             details=canonical_json(fields["details"]).decode(),
             statements=canonical_json(fields["statements"]).decode(),
-            prev_hash=head.hash, hash=digest,
+            prev_hash=head.hash, hash=digest, node_id=self.node_id,
             mac=self._authenticator_or_refuse().mac(sealing.record_mac_input(digest))))
         self.conn.execute(_statement("audit_head_update"), {"new_seq": seq, "new_hash": digest})
         return seq, digest
+
+    def add_node(self, node_id: str, checkpoints_file: str | None) -> None:
+        """List a node of this store with the checkpoint file it appends to; Duplicate if the id is taken."""
+        self._insert(t.nodes, {"node_id": node_id, "checkpoints_file": checkpoints_file, "joined_at": self.now},
+                     f"node id {node_id!r} is taken by a node of this store: give another --node-id")
 
     # --- audit trail (s1spki.audit): the audit key ---
 
@@ -402,8 +409,10 @@ def upgrade_schema(engine: Engine) -> tuple[str, str]:
 class Store:
     """The CA's database: `reader` for queries, `change()` and `record_refusal()` for writes."""
 
-    def __init__(self, engine: Engine, clock: Clock, authenticator: Authenticator | None = None) -> None:
+    def __init__(self, engine: Engine, clock: Clock, authenticator: Authenticator | None = None,
+                 node_id: str | None = None) -> None:
         self.engine = engine
+        self.node_id = node_id or None  # this process's node ("" and None: the original node)
         self.clock = clock
         self._reader = StoreReader(engine)
         self._pinned = threading.local()  # the connection of `one_read()` in this thread, if any
@@ -414,20 +423,23 @@ class Store:
         self.on_append: Callable[[int], None] | None = None
 
     @classmethod
-    def create(cls, url: str, clock: Clock, home_id: str, authenticator: Authenticator | None = None) -> Store:
+    def create(cls, url: str, clock: Clock, home_id: str, authenticator: Authenticator | None = None,
+               node_id: str | None = None) -> Store:
         """A new store: the schema made by the migrations up to the head, the home's id, the chain's genesis."""
         engine = make_engine(url)
         with translated_errors("creating the schema"), write_transaction(engine) as conn:
             if sa.inspect(conn).has_table("meta"):
-                raise Refused("the database already holds an s1spki store: refusing to initialise it again")
+                raise Refused("the database already holds an s1spki store: refusing to initialise it again (another "
+                              "node joins it with `s1spki init --join`)")
             migrations.upgrade(conn)
             conn.execute(t.meta.insert(), [{"key": "schema_version", "value": t.SCHEMA_VERSION},
                                            {"key": "home_id", "value": home_id}])
             conn.execute(t.audit_head.insert().values(id=1, seq=0, hash=GENESIS_HASH))
-        return cls(engine, clock, authenticator)
+        return cls(engine, clock, authenticator, node_id)
 
     @classmethod
-    def open(cls, url: str, clock: Clock, authenticator: Authenticator | None = None) -> Store:
+    def open(cls, url: str, clock: Clock, authenticator: Authenticator | None = None,
+             node_id: str | None = None) -> Store:
         """The store at `url`, whose schema must be the one this code expects (`s1spki db upgrade` moves it on)."""
         engine = make_engine(url)
         revision = schema_revision(engine)
@@ -440,7 +452,7 @@ class Store:
             raise IntegrityRefused(f"the store's append-only triggers {', '.join(missing)} are missing or disabled: "
                                    "it was changed outside s1spki; run `s1spki audit verify` on a copy restored from "
                                    "a backup")
-        return cls(engine, clock, authenticator)
+        return cls(engine, clock, authenticator, node_id)
 
     @property
     def reader(self) -> StoreReader:
@@ -470,7 +482,7 @@ class Store:
     def change(self, event: AuditEvent) -> Iterator[ChangeTx]:
         """One audited transaction; the record is written only if the body completes."""
         with translated_errors(f"recording {event.event}"), write_transaction(self.engine) as conn:
-            tx = ChangeTx(conn, self.clock, self.authenticator)
+            tx = ChangeTx(conn, self.clock, self.authenticator, self.node_id)
             tx.use_nonces([dict(s) for s in event.statements])
             yield tx
             if tx.object_id is not None:  # an object the change itself created, e.g. a new request's id
@@ -483,7 +495,7 @@ class Store:
         """The record of a refusal, in a transaction of its own; `undo` (a committed step to take back, such as a
         claim) runs in the same transaction."""
         with translated_errors(f"recording the refusal of {event.event}"), write_transaction(self.engine) as conn:
-            tx = ChangeTx(conn, self.clock, self.authenticator)
+            tx = ChangeTx(conn, self.clock, self.authenticator, self.node_id)
             if undo is not None:
                 undo(tx)
             appended = tx.append_audit(event)
@@ -528,12 +540,22 @@ class Store:
             self._remembered = sealing.RememberedMacs(authenticator)
         return self._remembered
 
-    def add_checkpoint(self, values: dict[str, Any]) -> bool:
+    def add_checkpoint(self, values: dict[str, Any], checkpoints_file: str | None = None) -> bool:
         """Keep a signed checkpoint; False if this signer already checkpointed that seq. Not itself audited:
-        a checkpoint is the trail's own signature, and a record of it would move the head it signs."""
+        a checkpoint is the trail's own signature, and a record of it would move the head it signs. With
+        `checkpoints_file`, this node's entry in `nodes` that names no file yet (a store from before nodes) is
+        given it."""
         try:
             with translated_errors("storing an audit checkpoint"), write_transaction(self.engine) as conn:
-                conn.execute(t.audit_checkpoints.insert().values(**values))
+                conn.execute(t.audit_checkpoints.insert().values({**values, "node_id": self.node_id}))
+                if checkpoints_file is not None:
+                    conn.execute(t.nodes.update().where(t.nodes.c.node_id == (self.node_id or ""),
+                                                        t.nodes.c.checkpoints_file.is_(None))
+                                 .values(checkpoints_file=checkpoints_file))
         except sa.exc.IntegrityError:
             return False
         return True
+
+    def nodes(self) -> list[dict[str, Any]]:
+        """The nodes of this store (node_id, checkpoints_file, joined_at), oldest first."""
+        return self.reader.nodes()

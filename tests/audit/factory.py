@@ -29,14 +29,15 @@ def event(i: int) -> AuditEvent:
                       policy_hash="p" * 64, rapp_hash=None if i % 6 == 0 else "r" * 64)
 
 
-def row_for(seq: int, prev: str, ev: AuditEvent, at: str | None = None) -> tuple[Any, ...]:
-    """A stored row, as Store's ChangeTx.append_audit writes it."""
+def row_for(seq: int, prev: str, ev: AuditEvent, at: str | None = None, node_id: str | None = None
+            ) -> tuple[Any, ...]:
+    """A stored row, as Store's ChangeTx.append_audit writes it (written by node `node_id`; None: the original)."""
     at = at or f"2026-01-01T00:{seq // 60 % 60:02d}:{seq % 60:02d}.000000Z"
-    fields = hashed_fields(seq, at, ev)
+    fields = hashed_fields(seq, at, ev, node_id)
     digest = chain_hash(prev, fields)
     return (seq, prev, digest, at, ev.actor, ev.actor_role, ev.event, ev.object_type, ev.object_id, ev.outcome,
             ev.correlation_id, ev.policy_hash, ev.rapp_hash, canonical_json(fields["details"]).decode(),
-            canonical_json(fields["statements"]).decode())
+            canonical_json(fields["statements"]).decode(), node_id)
 
 
 def chain(n: int, start: int = 1, prev: str = GENESIS_HASH, offset: int = 0) -> list[tuple[Any, ...]]:

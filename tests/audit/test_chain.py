@@ -23,12 +23,20 @@ ODD = [
 ]
 
 
+@pytest.mark.parametrize("node_id", [None, "node-2"])
 @pytest.mark.parametrize("ev", ODD)
-def test_assembled_bytes_are_the_canonical_json_the_hash_covers(ev: AuditEvent) -> None:
-    row = row_for(3, GENESIS_HASH, ev, at="2026-11-28T17:38:53.123456Z")
+def test_assembled_bytes_are_the_canonical_json_the_hash_covers(ev: AuditEvent, node_id: str | None) -> None:
+    row = row_for(3, GENESIS_HASH, ev, at="2026-11-28T17:38:53.123456Z", node_id=node_id)
     body = record_bytes(row)
-    assert body == canonical_json(hashed_fields(3, row[3], ev))
-    assert link_hash(GENESIS_HASH, body) == chain_hash(GENESIS_HASH, hashed_fields(3, row[3], ev)) == row[2]
+    assert body == canonical_json(hashed_fields(3, row[3], ev, node_id))
+    assert link_hash(GENESIS_HASH, body) == chain_hash(GENESIS_HASH, hashed_fields(3, row[3], ev, node_id)) == row[2]
+    # the original node's record hashes as records did before nodes: no node_id field (and a row without the
+    # column reads the same); another node's id is covered by the hash
+    assert (b'"node_id"' in body) == (node_id is not None)
+    if node_id is None:
+        assert record_bytes(row[:-1]) == body
+    else:
+        assert link_hash(GENESIS_HASH, record_bytes((*row[:-1], "node-3"))) != row[2]
 
 
 def test_columns_are_the_stored_audit_columns() -> None:
@@ -60,4 +68,4 @@ def test_a_csv_row_keeps_nulls_apart_from_empty_strings() -> None:
     ev = AuditEvent("x", "a", "", object_type=None, object_id="", policy_hash="", rapp_hash=None)
     cells = csv_row(row_for(1, GENESIS_HASH, ev))
     assert len(cells) == len(CSV_HEADER)
-    assert cells[-1] == "object_type rapp_hash"
+    assert cells[-1] == "object_type rapp_hash node_id"

@@ -66,7 +66,7 @@ def test_jsonl_stretches_step_aside_on_a_changed_line(tmp_path: Path) -> None:
 def test_sqlite_assembles_exactly_the_canonical_bytes(tmp_path: Path) -> None:
     rows, prev = [], GENESIS_HASH
     for seq, ev in enumerate([*ODD, *ODD], 1):
-        rows.append(row_for(seq, prev, ev))
+        rows.append(row_for(seq, prev, ev, node_id=None if seq % 2 else f"node-{seq}"))
         prev = rows[-1][2]
     database = _database(tmp_path / "odd.db", rows)
     with sqlite3.connect(database) as conn:

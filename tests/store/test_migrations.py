@@ -52,6 +52,9 @@ def _as_first_release(ca: CaHome) -> None:
     _requests_as_at_0002(conn, ca.work / "at-0002.db")
     conn.execute("drop index ix_audit_object")
     conn.execute("alter table audit drop column mac")
+    for table in ("audit", "audit_checkpoints"):  # revision 0004: node ids
+        conn.execute(f"alter table {table} drop column node_id")
+    conn.execute("drop table nodes")
     for table in ("operators", "organisations", "officers", "requests", "approvals", "cas", "revocations"):
         conn.execute(f"alter table {table} drop column mac")
         conn.execute(f"alter table {table} drop column sealed_seq")
@@ -102,6 +105,10 @@ def test_a_store_of_the_first_release_is_stamped_upgraded_and_brought_under_auth
     ca.ok("audit", "verify")
     with ca.db() as conn:
         assert conn.execute("select count(*) from audit where mac is null").fetchone()[0] == records_before
+        # the original node's records name no node; its checkpoint file is listed by its first checkpoint since
+        assert conn.execute("select count(*) from audit where node_id is not null").fetchone()[0] == 0
+        assert conn.execute("select node_id, checkpoints_file from nodes").fetchall() == [
+            ("", str((ca.home / "audit" / "checkpoints.jsonl").resolve()))]
 
 
 def test_a_store_newer_than_the_code_is_refused(ca: CaHome) -> None:
