@@ -22,7 +22,10 @@ Then the yardsticks and the rest of issue 13's figures:
   two worker processes issuing at once (each its own runtime and HSM session) over one;
   `openssl ca` one process per CSR, with a CA made by the bench as close to the profile as openssl allows
      (scripts/bench_openssl.py); the CRL figures with `openssl ca -gencrl` over the same serials
-     (scripts/bench_crl.py); command start-up (`s1spki --help`, `s1spki cert show`, best of three).
+     (scripts/bench_crl.py); command start-up (`s1spki --help`, `s1spki cert show`, best of three);
+  several nodes (scripts/bench_nodes.py): issuance by one node on SQLite, one on PostgreSQL and two on one
+     PostgreSQL database at once, in a private cluster the script starts (nodes_sqlite_1_per_s,
+     nodes_pg_1_per_s, nodes_pg_2_per_s).
 
   --json prints one JSON document on stdout (the text goes to stderr); --quick runs the same figures at
   smaller sizes (a few minutes on two cores).
@@ -114,6 +117,8 @@ def main() -> None:
     parser.add_argument("--openssl", type=int, help="CSRs given to `openssl ca`, one process each")
     parser.add_argument("--crl-revoked", type=int, help="revoked certificates on the CRL (scripts/bench_crl.py)")
     parser.add_argument("--no-crl", action="store_true", help="leave out the CRL figures")
+    parser.add_argument("--no-nodes", action="store_true", help="leave out the several-nodes figures "
+                        "(scripts/bench_nodes.py: SQLite and PostgreSQL, one and two nodes)")
     parser.add_argument("--list-certificates", type=int, help="certificates in the store for the listing figures")
     args = parser.parse_args()
     for name, value in (QUICK if args.quick else FULL).items():
@@ -189,6 +194,8 @@ def main() -> None:
         app.close()
     if not args.no_crl:
         crl_figures(args)
+    if not args.no_nodes:
+        nodes_figures(args)
     if args.json:
         print(json.dumps(FIGURES, indent=2, sort_keys=True))
 
@@ -293,6 +300,17 @@ def startup_figures(home: Path) -> None:
     FIGURES.update(startup_help_s=help_s, startup_show_s=show_s, startup_s=max(help_s, show_s))
     say(f"  start-up, `s1spki --help`:                          {help_s:10.3f} s  (target <= 0.5)")
     say(f"  start-up, `s1spki cert show`:                       {show_s:10.3f} s  (target <= 0.5)")
+
+
+def nodes_figures(args: argparse.Namespace) -> None:
+    """scripts/bench_nodes.py in a process of its own: one node on SQLite, one and two on PostgreSQL (a private
+    cluster it starts), the same run."""
+    child = subprocess.run([sys.executable, str(SCRIPTS / "bench_nodes.py"), "--json",
+                            *(["--quick"] if args.quick else [])], capture_output=True, text=True)
+    if child.returncode != 0:
+        sys.exit(f"bench: scripts/bench_nodes.py failed: {child.stderr.strip()[-2000:]}")
+    _OUT[0].write(child.stderr)
+    FIGURES.update(json.loads(child.stdout))
 
 
 def crl_figures(args: argparse.Namespace) -> None:

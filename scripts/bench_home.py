@@ -21,8 +21,9 @@ def cli(home: Path, *args: str) -> str:
     return done.stdout
 
 
-def build_home(base: Path) -> Path:
-    """An online home whose issuing CA was certified by a root home of its own, through the ceremony's bundles."""
+def build_home(base: Path, init_args: tuple[str, ...] = ()) -> Path:
+    """An online home whose issuing CA was certified by a root home of its own, through the ceremony's bundles;
+    `init_args` are further arguments of the online home's `init` (e.g. --database-url-file)."""
     home, root = base / "home", base / "root"
     secrets = base / "secrets"
     secrets.mkdir()
@@ -41,7 +42,7 @@ def build_home(base: Path) -> Path:
     root_cert = json.loads(cli(root, "--json", "cert", "list", "--kind", "root"))[0]
     cli(root, "cert", "export", str(root_cert["id"]), "--out", str(base / "root.pem"))
     cli(home, "init", "--softhsm", "--root-cert", str(base / "root.pem"), "--root-fingerprint",
-        root_cert["sha256_fingerprint"], *custodians, "--ra-manager", f"carol={cred / 'carol.pub.pem'}")
+        root_cert["sha256_fingerprint"], *custodians, "--ra-manager", f"carol={cred / 'carol.pub.pem'}", *init_args)
     request = json.loads(cli(home, "--json", "ceremony", "issuing", *two, "--out", str(base / "request.json")))
     response = json.loads(cli(root, "--json", "ceremony", "sign-issuing", str(base / "request.json"), "--sha256",
                               request["sha256"], *two, "--out", str(base / "response.json")))

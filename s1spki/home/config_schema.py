@@ -47,10 +47,13 @@ def url_has_password(url: str) -> bool:
     return bool(password) or any(k.lower() == "password" for k in parse_qs(parts.query))
 
 
+NODE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
 class NodeTable(StrictTable):
     """This node's id among the nodes sharing one store (absent: the original node)."""
 
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    id: str = Field(pattern=NODE_ID_PATTERN)
 
 
 class EstTable(StrictTable):

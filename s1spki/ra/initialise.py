@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import uuid
@@ -22,7 +23,7 @@ from s1spki.audit.signer import KEY_LABEL_PREFIX, AuditSigner, certificate_path,
 from s1spki.errors import HsmError, PolicyRefused, Refused, UsageError
 from s1spki.home.adoption import ADOPT_EVENT, FOLDERS, adoption_details
 from s1spki.home.config import CONFIG_NAME, render_config
-from s1spki.home.config_schema import url_has_password
+from s1spki.home.config_schema import NODE_ID_PATTERN, url_has_password
 from s1spki.home.secret_source import SecretSource, write_secret_file
 from s1spki.home.shipped import data_dir
 from s1spki.hsm import Hsm, HsmSettings, create_softhsm_token, find_softhsm_module
@@ -106,8 +107,17 @@ class DatabaseChoice:
         return None
 
 
+def check_node_id(node_id: str) -> None:
+    """UsageError unless `node_id` is one s1spki.toml [node] id takes."""
+    if not re.match(NODE_ID_PATTERN, node_id):
+        raise UsageError("--node-id takes 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, "
+                         f"not {node_id!r}")
+
+
 def initialise(options: InitOptions, clock: Clock) -> dict[str, object]:
     home = options.home
+    if options.node_id is not None:
+        check_node_id(options.node_id)
     if (home / CONFIG_NAME).exists():
         raise Refused(f"{home} is already an s1spki CA home ({CONFIG_NAME} exists): refusing to initialise it again")
     for leftover in ("s1spki.db", "softhsm", "policy", "rapp"):

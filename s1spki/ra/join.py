@@ -11,7 +11,6 @@ already exists is refused; if a step fails, what this run created is removed aga
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +21,12 @@ from s1spki.command import Command, Operators
 from s1spki.errors import PolicyRefused, Refused, UsageError
 from s1spki.home.config import CONFIG_NAME, render_config
 from s1spki.home.shipped import data_dir
-from s1spki.ra.initialise import DatabaseChoice
+from s1spki.ra.initialise import DatabaseChoice, check_node_id
 from s1spki.runtime import Runtime
 from s1spki.store import Store
 from s1spki.values.clock import Clock
 
 OPERATION = "node.join"
-_NODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -109,9 +107,7 @@ def _node_id(options: JoinOptions, clock: Clock) -> str:
     finally:
         store.dispose()
     if options.node_id is not None:
-        if not _NODE_ID.match(options.node_id):
-            raise UsageError("--node-id takes 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or "
-                             f"digit, not {options.node_id!r}")
+        check_node_id(options.node_id)
         if options.node_id in taken:
             raise Refused(f"node id {options.node_id!r} is taken by a node of this store: give another --node-id")
         return options.node_id
