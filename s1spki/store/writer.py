@@ -44,8 +44,12 @@ def _statement(name: str) -> Any:
         "audit_head": lambda: sa.select(t.audit_head).where(t.audit_head.c.id == 1).with_for_update(),
         "audit_head_update": lambda: t.audit_head.update().where(t.audit_head.c.id == 1).values(
             seq=b("new_seq"), hash=b("new_hash")),
+        # FOR NO KEY UPDATE on PostgreSQL: it still waits for a withdrawal (an update of the row), but not for the
+        # key-share lock a foreign-key check takes, which another node's transaction holding the audit head takes
+        # when it updates one of the organisation's requests for the second time (claim, then seal): FOR UPDATE
+        # here deadlocked two nodes issuing at once
         "lock_organisation": lambda: (sa.select(t.organisations.c.id)
-                                      .where(t.organisations.c.id == b("org_id")).with_for_update()),
+                                      .where(t.organisations.c.id == b("org_id")).with_for_update(key_share=True)),
         "claim": lambda: requests.update().where(
             requests.c.id == b("request_id"), requests.c.status == "submitted").values(
             status="issuing", claimed_by=b("claimant"), claimed_at=b("now")),

@@ -92,7 +92,9 @@ def _both(*runs: tuple[CaHome, tuple[str, ...]]) -> list[Result]:
 def _serve(node: CaHome) -> EstServer:
     """`est serve` on the node's own listen address ([est] listen in its s1spki.toml)."""
     listen = tomllib.loads((node.home / "s1spki.toml").read_text())["est"]["listen"]
-    trust, cert, key = make_tls_files(node.work)
+    tls = node.work / f"tls-{node.home.name}"
+    tls.mkdir()
+    trust, cert, key = make_tls_files(tls)
     log = node.work / f"est-{node.home.name}.log"
     process = subprocess.Popen(s1spki_argv(node.home, "est", "serve", "--tls-cert", str(cert), "--tls-key", str(key),
                                            "--workers", "1"), stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
