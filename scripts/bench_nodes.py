@@ -18,6 +18,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -149,11 +150,14 @@ def main() -> None:
     if args.json:
         _OUT[0] = sys.stderr
     figures: dict[str, Any] = {"nodes_issue": count}
+    # the cluster's folder of its own, not under the homes' private folder: as root, the server runs as the
+    # postgres account (tests/support/pgcluster.py), which must reach it
+    cluster = Path(tempfile.mkdtemp(prefix="s1spki-bench-pg-"))
     with tempfile.TemporaryDirectory(prefix="s1spki-bench-nodes-") as tmp:
         base = Path(tmp)
-        cluster = base / "pg"
         server = pgcluster.start(cluster)
         try:
+            (base / "sqlite").mkdir()
             sqlite_home = build_home(base / "sqlite")
             took = issue_at_once([sqlite_home], approved(sqlite_home, count))
             figures["nodes_sqlite_1_per_s"] = count / took
@@ -169,6 +173,7 @@ def main() -> None:
             figures["nodes_pg_2_per_s"] = count / took
         finally:
             pgcluster.stop(cluster)
+            shutil.rmtree(cluster, ignore_errors=True)
     figures["nodes_pg_2_over_1"] = figures["nodes_pg_2_per_s"] / figures["nodes_pg_1_per_s"]
     say("several nodes (full pipeline, one SoftHSM token directory; PostgreSQL: a private cluster, fsync off)")
     say(f"  one node, SQLite:                                   {figures['nodes_sqlite_1_per_s']:10.1f}/s")
