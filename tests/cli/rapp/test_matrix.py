@@ -95,7 +95,19 @@ COMMANDS: dict[str, Command] = {
         _root(ca).ok("--json", "crl", "arl", "--as", "alice", "--as", "bob").json()),
     "policy.adopt": lambda ca, actor: (_change_policy(ca), ["policy", "adopt"])[1],
     "audit.export": lambda ca, actor: ["audit", "export", "--out", str(ca.work / f"export{_n()}.jsonl")],
+    # a further node of this home's store, run in a home of its own (`_home_for`): its refusal is recorded in the
+    # shared store
+    "node.join": lambda ca, actor: ["init", "--join", "--database-url", f"sqlite:///{ca.home / 's1spki.db'}",
+                                    "--softhsm-token-dir", str(ca.home / "softhsm" / "tokens"),
+                                    "--pin-file", str(ca.home / "secrets" / "hsm-user.pin"),
+                                    "--audit-pin-file", str(ca.home / "secrets" / "audit-user.pin"),
+                                    "--credentials", str(ca.home / "credentials")],
 }
+
+
+def _home_for(ca: CaHome, operation: str, home: CaHome) -> CaHome:
+    """Where the command runs: a new, empty home for a node that joins, else `home`."""
+    return CaHome(ca.work / f"node{_n()}", ca.work) if operation == "node.join" else home
 
 
 def _root(ca: CaHome) -> CaHome:
@@ -143,7 +155,7 @@ def test_each_role_is_allowed_exactly_where_rapp_says(ca: CaHome, operation: str
         args = COMMANDS[operation](ca, actor)
         names = _participants(operation, actor)
         audit_before = len(home.audit())
-        result = home.run(*args, *itertools.chain.from_iterable(("--as", n) for n in names))
+        result = _home_for(ca, operation, home).run(*args, *itertools.chain.from_iterable(("--as", n) for n in names))
         if RAPP.may(role, operation):
             # allowed: the command goes through (a root ceremony meets the one-root-per-home rule instead)
             expected = 3 if operation == "ceremony.root" else 0
