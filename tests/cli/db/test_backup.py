@@ -82,10 +82,25 @@ def test_sqlite_backup_restores_and_an_older_one_is_reported(ca: CaHome) -> None
     assert list(head) == [done["audit_head"]["seq"], done["audit_head"]["hash"]] == \
         [ca.audit()[-1]["seq"], ca.audit()[-1]["hash"]]
     assert last == ("db.backup", "erin", "ok", done["backup_id"]) and done["backup_record"] == head[0]
-    # a change after the backup, checkpointed at the end of its command; then the freshest backup
-    ca.ok("org", "register", "Later Energy Ltd", "--eui64", "90B3D51F3F000001", "--role", "supplier", "--as", "carol")
-    fresh = ca.work / "fresh.s1db"
-    fresh_done = _backup(ca, fresh)
+    # a change after the backup, checkpointed at the end of its command; then the freshest backup. A connection
+    # held open keeps SQLite from folding the WAL into the database file when the commands end: the change is in
+    # s1spki.db-wal only, where a plain copy of s1spki.db would miss it and the online backup finds it.
+    keep = sqlite3.connect(ca.home / "s1spki.db")
+    keep.execute("select count(*) from meta").fetchall()  # opens the WAL index, as a running node would
+    try:
+        ca.ok("org", "register", "Later Energy Ltd", "--eui64", "90B3D51F3F000001", "--role", "supplier",
+              "--as", "carol")
+        fresh = ca.work / "fresh.s1db"
+        fresh_done = _backup(ca, fresh)
+        shutil.copyfile(ca.home / "s1spki.db", ca.work / "plain-copy.db")
+    finally:
+        keep.close()
+    with sqlite3.connect(ca.work / "plain-copy.db") as plain, sqlite3.connect(fresh) as copy:
+        assert plain.execute("select count(*) from organisations where name = 'Later Energy Ltd'").fetchone() == (0,)
+        assert copy.execute("select count(*) from organisations where name = 'Later Energy Ltd'").fetchone() == (1,)
+    # the root home backs up its own store too (its CA administrator)
+    root_done = _backup(ca.root, ca.work / "root.s1db") if ca.root else {}
+    assert root_done["engine"] == "sqlite" and root_done["audit_head"]["seq"] > 0, root_done
 
     _restore_sqlite(ca, fresh)
     assert _verify(ca).code == 0, str(_verify(ca))
