@@ -23,7 +23,9 @@ from tests.conftest import PEOPLE, CaHome, Result, pinned_root, run_s1spki
 URL_ENV = "S1SPKI_BACKUP_TEST_DB_URL"
 
 
-def pg_base_url() -> str:
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The cluster's URL (asked first, so that a missing server fails or skips before any home is built)."""
     url = os.environ.get("S1SPKI_TEST_PG")
     if url:
         return url
@@ -50,10 +52,10 @@ class PgHome(CaHome):
 
 
 @pytest.fixture
-def pg_home(ca_template: Path, tmp_path: Path) -> Iterator[PgHome]:
+def pg_home(pg_server: str, ca_template: Path, tmp_path: Path) -> Iterator[PgHome]:
     """An online home on a new PostgreSQL database: its custodians and RA manager (init), and erin, a CA
     administrator; the operators' credentials are the template's."""
-    base = sa.make_url(pg_base_url())
+    base = sa.make_url(pg_server)
     name = f"backup_{secrets.token_hex(6)}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
