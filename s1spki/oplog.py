@@ -23,6 +23,7 @@ import json
 import logging
 import logging.handlers
 import os
+import re
 import socket
 import struct
 import sys
@@ -178,7 +179,9 @@ class JsonFormatter(logging.Formatter):
 
 class JournalHandler(logging.Handler):
     """The systemd journal's native protocol: one datagram of FIELD=value lines to its socket (a value holding a
-    newline is sent as FIELD, newline, its length as 64-bit little-endian, the bytes, newline)."""
+    newline is sent as FIELD, newline, its length as 64-bit little-endian, the bytes, newline). The journal keeps
+    the time and the fields itself: MESSAGE is the message alone, whatever the format, and each of the line's
+    fields is a field of the entry (S1SPKI_SERIAL, ...)."""
 
     PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
@@ -189,10 +192,15 @@ class JournalHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            entry = {"MESSAGE": self.format(record), "PRIORITY": str(self.PRIORITY.get(record.levelno, 6)),
+            message = record.getMessage()
+            if record.exc_info:
+                message += "\n" + logging.Formatter().formatException(record.exc_info)
+            entry = {"MESSAGE": message, "PRIORITY": str(self.PRIORITY.get(record.levelno, 6)),
                      "SYSLOG_IDENTIFIER": ROOT, "LOGGER": record.name,
                      "S1SPKI_CORRELATION_ID": record.correlation_id or "",  # type: ignore[attr-defined]
-                     "S1SPKI_COMMAND": record.command or "", "S1SPKI_HOME": record.home or ""}  # type: ignore[attr-defined]
+                     "S1SPKI_COMMAND": record.command or "", "S1SPKI_HOME": record.home or "",  # type: ignore[attr-defined]
+                     **{"S1SPKI_" + re.sub(r"[^A-Z0-9_]", "_", key.upper()): str(value)
+                        for key, value in record.fields.items()}}  # type: ignore[attr-defined]
             self.sock.sendto(b"".join(_journal_field(k, v) for k, v in entry.items()), self.path)
         except Exception:
             self.handleError(record)
