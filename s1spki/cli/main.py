@@ -51,7 +51,7 @@ def root(
                                   help="Print the version of s1spki and exit."),
     home: Path | None = typer.Option(None, "--home", help="CA home (default: $S1SPKI_HOME, else ./s1spki-home)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document on stdout; talk on stderr."),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True,
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, show_default=False,
                                 help="Operational log lines on stderr (or --log-to): -v info, -vv debug."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Operational log: errors only, no warnings."),
     log_format: str | None = typer.Option(None, "--log-format", metavar="plain|json",
