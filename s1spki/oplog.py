@@ -22,7 +22,6 @@ import contextlib
 import json
 import logging
 import logging.handlers
-import os
 import re
 import socket
 import struct
@@ -227,9 +226,16 @@ def _handler(target: str) -> logging.Handler:
     if rest.startswith("//"):
         host, _, port = rest[2:].rpartition(":")
         address = (host, int(port))
-    handler = logging.handlers.SysLogHandler(address, facility=logging.handlers.SysLogHandler.LOG_DAEMON)
-    handler.ident = f"{ROOT}[{os.getpid()}]: "
-    return handler
+    return _SyslogHandler(address, facility=logging.handlers.SysLogHandler.LOG_DAEMON)
+
+
+class _SyslogHandler(logging.handlers.SysLogHandler):
+    """Each line tagged `s1spki[PID]:` with the pid of the process that wrote it (an EST worker's, not its
+    parent's, whose handler it inherited)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        self.ident = f"{ROOT}[{record.process}]: "
+        return super().format(record)
 
 
 _told: list[str] = []

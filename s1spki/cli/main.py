@@ -23,7 +23,14 @@ from s1spki.errors import ConfigError, S1spkiError, UsageError
 from s1spki.home.config import CONFIG_NAME, resolve_home
 
 log = logging.getLogger("s1spki.cli")
-_run: dict[str, str | None] = {"command": None}  # the command being run (`cert issue`), once its logging is set
+
+
+class _Run:
+    """The command being run (`cert issue`), and whether its start was logged (then its outcome is too)."""
+
+    command = "s1spki"
+    logged = False
+
 
 app = typer.Typer(
     name="s1spki",
@@ -75,9 +82,9 @@ def _start_logging(home: Path, command_line: dict[str, str | None]) -> None:
         if exc.in_file:
             raise ConfigError(f"{home / CONFIG_NAME}: {exc}") from None
         raise UsageError(f"{exc} (see --help)") from None
-    oplog.configure(chosen, home=str(home), command=_run["command"])
-    _run["started"] = "yes"
-    log.info("%s started", _run["command"])
+    oplog.configure(chosen, home=str(home), command=_Run.command)
+    _Run.logged = True
+    log.info("%s started", _Run.command)
 
 
 def _logging_table(home: Path) -> dict[str, object]:
@@ -195,7 +202,7 @@ def main(runtime_factory: RuntimeFactory | None = None) -> None:
             raise UsageError(f"argument {bad} is not valid UTF-8: give names, paths and values in UTF-8 (see --help)")
         command = typer.main.get_command(app)
         _tidy(command)
-        _run["command"] = _command_path(command, argv)
+        _Run.command = _command_path(command, argv)
         returned = command.main(args=argv, prog_name="s1spki", standalone_mode=False)
         code = returned if isinstance(returned, int) else 0  # the library's exit code (e.g. after --help)
     except SystemExit as exc:
@@ -231,10 +238,10 @@ def main(runtime_factory: RuntimeFactory | None = None) -> None:
 
 def _log_outcome(code: int, failure: str | None) -> None:
     """The command's outcome, at info: its error is already the one line the user was told."""
-    if not _run.get("started"):
+    if not _Run.logged:
         return
     outcome = "done" if code == 0 else "refused" if code in (2, 3, 4) else "error"
-    log.info("%s %s (exit %d)%s", _run["command"], outcome, code, f": {failure}" if failure else "",
+    log.info("%s %s (exit %d)%s", _Run.command, outcome, code, f": {failure}" if failure else "",
              extra=oplog.fields(outcome=outcome, exit_code=code))
 
 
