@@ -12,7 +12,8 @@ default (level warning, plain lines, stderr, so that a command's one-line error 
 Every line carries the correlation id of the audit record being written, when there is one (bound by the command
 context as it makes each audit event), the home and the command. Logs never go to stdout. A failure a command
 reports as its own error is logged at info (its outcome line), not warning: warning and error are for what the user
-is not told otherwise. No secret is ever passed to a logger: not a PIN, passphrase or one-time secret, not even
+is not told otherwise. The journal gets fields of its own (MESSAGE, PRIORITY, S1SPKI_CORRELATION_ID, ...), whatever
+the format. No secret is ever passed to a logger: not a PIN, passphrase or one-time secret, not even
 redacted.
 """
 

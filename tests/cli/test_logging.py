@@ -147,6 +147,8 @@ def test_the_est_server_logs_each_request_under_its_own_correlation_id(ca: CaHom
         assert value not in log
 
 
+@pytest.mark.slow
+@pytest.mark.hsm
 def test_a_demo_run_logged_at_debug_holds_no_secret(tmp_path: Path) -> None:
     """scripts/demo as it stands, its setup step left out (this checkout is already installed), every command
     logging at debug in JSON; then every PIN and passphrase of its homes is looked for in what it wrote."""
