@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from s1spki.errors import PolicyRefused, Refused
 from s1spki.issuance.crl import Built, build, sign
 from s1spki.issuance.issuer import Issuer
 from s1spki.issuance.lint_gate import lint_context
+from s1spki.oplog import fields
 from s1spki.ra.cas import issuing_ca, open_issuer, root_ca
 from s1spki.store import CaRecord, Duplicate
 from s1spki.store.records import CrlRecord
@@ -29,6 +31,7 @@ from s1spki.values.clock import iso, parse_iso
 # How often to take a new number when other processes keep storing higher-numbered CRLs of the same CA first.
 STORE_ATTEMPTS = 5
 OPERATIONS = {"crl": "crl.issue", "arl": "crl.arl"}
+log = logging.getLogger("s1spki.ra")
 
 
 def kind_of(ca: CaRecord) -> str:
@@ -85,6 +88,8 @@ def issue(cmd: Command, ca: CaRecord, issuer: Issuer, event: AuditEvent) -> CrlR
                     tx.store_crl(ca.name, number, {**values, "der": der})
             except Duplicate:
                 continue  # a higher number of this CA was stored first: this one would go backwards
+            log.info("%s %d of %s issued: %d entries", kind.upper(), number, ca.name, built.entries,
+                     extra=fields(ca=ca.name, crl_number=number, entries=built.entries))
             record = cmd.reader.crl(ca.name, number)
             assert record is not None
             return record

@@ -13,6 +13,7 @@ certificateHold and no un-revoking.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -22,6 +23,7 @@ from s1spki.command import Authorisation, Command
 from s1spki.errors import NotFound, PolicyRefused, S1spkiError, UsageError
 from s1spki.issuance.crl import entry_der
 from s1spki.issuance.issuer import Issuer
+from s1spki.oplog import bind_correlation, fields
 from s1spki.ra import crl
 from s1spki.ra.cas import open_issuer
 from s1spki.store import CaRecord, CertificateRecord
@@ -31,6 +33,7 @@ from s1spki.values.clock import iso
 OPERATIONS = {"end-entity": "cert.revoke", "issuing": "ca.revoke"}
 # Who may ask for a revocation (spec 5): "aro:<name>" is an active ARO of the certificate's organisation.
 REQUESTERS = {"ra": "the RA on its own initiative", "pma": "the policy management authority"}
+log = logging.getLogger("s1spki.ra")
 
 
 @dataclass(frozen=True)
@@ -99,10 +102,13 @@ def record_revocation(cmd: Command, serial: str, issuer: str | None, reason: str
                                 eui64=certificate.eui64, role=certificate.role, key_usage=certificate.key_usage)
         with cmd.store.change(done) as tx:
             tx.revoke_certificate(certificate.id, values)
+    log.info("certificate revoked: serial %s by %s (%s)", certificate.serial, certificate.issuer_cn, reason,
+             extra=fields(serial=certificate.serial, ca=certificate.issuer_cn, reason=reason))
     revocation = cmd.reader.revocation(certificate.id)
     assert revocation is not None
     crl_event = cmd.event(crl.OPERATIONS[crl.kind_of(signer)], "crl", signer.name, actor=auth.actor,
                           actor_role=auth.actor_role, cause=f"{operation} {_name(certificate)}")
+    bind_correlation(event.correlation_id)  # the CRL's records carry the revocation's correlation id
     return Recorded(certificate, revocation, signer, signing_issuer,
                     dataclasses.replace(crl_event, correlation_id=event.correlation_id))
 
