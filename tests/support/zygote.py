@@ -13,7 +13,6 @@ descriptors (stdin, stdout, stderr); the server replies with the command's pid, 
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import importlib
 import json
@@ -46,8 +45,10 @@ def _warm() -> None:
     importlib.import_module("tests.support.entry")
 
 
-def _run_command(request: dict, fds: list[int]) -> None:
-    """In the command's own process: become the command, run it, exit as `python -m s1spki` would."""
+def _run_command(request: dict, fds: list[int]) -> int:
+    """In the command's own process: become the command and run it; returns its exit code, with which the process
+    then ends through the interpreter's own shutdown (atexit, open databases closed and their WAL checkpointed),
+    as `python -m s1spki` would."""
     os.setpgid(0, 0)  # a group of its own, so a timeout kills whatever it started too
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the command waits for children of its own (token init, pg_dump)
     for target, fd in enumerate(fds):
@@ -75,16 +76,12 @@ def _run_command(request: dict, fds: list[int]) -> None:
     except BaseException:  # what the interpreter does with an uncaught exception
         traceback.print_exc()
         code = 1
-    try:
-        atexit._run_exitfuncs()
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(code & 0xFF)
+    return code
 
 
-def _serve_one(conn: socket.socket) -> None:
-    """In a child of the server: fork the command, report its pid and then its exit status."""
+def _serve_one(conn: socket.socket) -> int | None:
+    """In a child of the server: fork the command, report its pid and then its exit status. Returns the exit code
+    in the command's process, None in the child that reported."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     message, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
     while not message.endswith(b"\n"):  # a large environment may come in more than one piece
@@ -93,16 +90,18 @@ def _serve_one(conn: socket.socket) -> None:
     pid = os.fork()
     if pid == 0:
         conn.close()
-        _run_command(request, fds)
+        return _run_command(request, fds)
     for fd in fds:
         os.close(fd)
     conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)  # -N for a signal, as subprocess reports it
     conn.sendall(json.dumps({"code": code}).encode() + b"\n")
+    return None
 
 
-def serve(path: str, parent: int) -> None:
+def serve(path: str, parent: int) -> int:
+    """Serve until the test process is gone; returns only in a command's process, with its exit code."""
     _warm()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the server reaps nobody: children vanish when they end
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -120,12 +119,16 @@ def serve(path: str, parent: int) -> None:
         sys.stderr.flush()
         if os.fork() == 0:
             listener.close()
+            code = None
             try:
-                _serve_one(conn)
+                code = _serve_one(conn)
             finally:
-                os._exit(0)
+                if code is None:  # the reporting child, or a failure before the command ran
+                    os._exit(0)
+            return code
         conn.close()
+    return 0
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], int(sys.argv[2]))
+    sys.exit(serve(sys.argv[1], int(sys.argv[2])))
