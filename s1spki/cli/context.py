@@ -57,8 +57,12 @@ class CliContext:
     def command(self, names: list[str]) -> Command:
         """The command context for the operators named with --as."""
         from s1spki.command import Command, Operators
+        from s1spki.ra.crl import complete_unlisted
 
-        return Command(self.runtime, Operators(tuple(names)))
+        command = Command(self.runtime, Operators(tuple(names)))
+        # a change that succeeds also issues the CRL a revocation cut short left undone (s1spki.ra.crl)
+        self.runtime.when_changed("unlisted revocations", lambda: complete_unlisted(command))
+        return command
 
     def emit(self, data: Any, human: Callable[[], None] | str | None = None) -> None:
         """With --json, the one JSON document on stdout; otherwise the human form."""

@@ -227,3 +227,30 @@ class CrlRecord:
         return {"ca": self.ca, "kind": self.kind, "crl_number": self.number, "this_update": self.this_update,
                 "next_update": self.next_update, "entries": self.entries, "sha256": self.sha256,
                 "issued_at": self.issued_at}
+
+
+@dataclass(frozen=True)
+class CrlNumberRecord:
+    """A cRLNumber reserved for a CA: issued, or reserved and never used (the command that reserved it ended before
+    storing its CRL, or another process stored a higher number first)."""
+
+    ca: str
+    kind: str  # crl | arl
+    number: int
+    status: str  # reserved | issued
+    reserved_at: str
+    issued_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ca": self.ca, "kind": self.kind, "crl_number": self.number, "status": self.status,
+                "reserved_at": self.reserved_at, "issued_at": self.issued_at, "crl_exists": self.status == "issued"}
+
+
+@dataclass(frozen=True)
+class Unlisted:
+    """A CA whose revocations outnumber the entries of its current CRL or ARL: `missing` of them are on none yet."""
+
+    ca: str
+    kind: str  # the CA's kind: issuing (lists them on a CRL) or root (on an ARL)
+    status: str  # the CA certificate's status
+    missing: int
