@@ -22,7 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from s1spki.errors import StoreError
+from s1spki.errors import DiskFull, StoreError
 
 WRITE_OPTION = "s1spki_write"
 
@@ -63,7 +63,7 @@ def _say_disk_full(engine: Engine) -> None:
     def _on_error(context: sa.engine.ExceptionContext) -> None:
         where = disk_full_at(context.original_exception, folder)
         if where is not None:
-            raise StoreError(f"disk full at {where}: free space and retry") from None
+            raise DiskFull(where) from None
 
 
 def _sqlite_folder(engine: Engine) -> Path | None:
