@@ -10,12 +10,15 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CaHome, Result
+from tests.faults.conftest import Cluster, PgHome, move_store_to_postgresql
+from tests.support import pgcluster
 
 
 @pytest.fixture
@@ -26,8 +29,8 @@ def small_disk(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type
         pytest.skip("mounting a small tmpfs needs root")
     mounted: list[Path] = []
 
-    def mount(name: str, size_kib: int) -> Path:
-        point = tmp_path / name
+    def mount(name: str, size_kib: int, parent: Path = tmp_path) -> Path:
+        point = parent / name
         point.mkdir()
         subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k,mode=0755", "s1spki-test", str(point)],
                        check=True, capture_output=True)
@@ -37,6 +40,8 @@ def small_disk(tmp_path: Path) -> Iterator[callable]:  # type: ignore[valid-type
     yield mount
     for point in mounted:
         subprocess.run(["umount", "-l", str(point)], check=False, capture_output=True)
+        if point.parent != tmp_path:
+            shutil.rmtree(point.parent, ignore_errors=True)
 
 
 def fill(folder: Path) -> Path:
@@ -93,3 +98,32 @@ def test_a_full_disk_is_said_to_be_full_by_every_command(ca: CaHome, small_disk)
     _disk_full(exported, out_disk)
     assert not (out_disk / "leaf.pem").exists()
     assert ca.ok("audit", "verify").code == 0
+
+
+def test_a_full_disk_under_postgresql_is_said_to_be_full(ca: CaHome, small_disk) -> None:  # type: ignore[no-untyped-def]
+    try:
+        pgcluster.bin_dir()
+    except pgcluster.ClusterError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI: {exc}")
+        pytest.skip(str(exc))
+    # a cluster of its own whose data directory is the small disk (reachable by the server's own account)
+    parent = Path(tempfile.mkdtemp(prefix="s1spki-faults-"))
+    os.chmod(parent, 0o755)
+    cluster = Cluster(small_disk("cluster", 128 * 1024, parent))
+    cluster.start()
+    try:
+        home = PgHome(ca.home, ca.work, ca.root)
+        home.url = move_store_to_postgresql(ca, cluster)
+        request_id = str(home.submit_approved())
+        filler = fill(cluster.base)
+        issued = home.run("cert", "issue", request_id, "--as", "carol")
+        listed = home.run("--json", "cert", "list", "--kind", "end-entity")
+        filler.unlink()
+        again = home.run("--json", "cert", "issue", request_id, "--as", "carol")
+    finally:
+        cluster.stop()
+    _disk_full(issued, Path("the PostgreSQL server"))
+    assert listed.code == 0 and listed.json() == [], str(listed)  # reading needs no space on the server
+    assert again.code == 0, str(again)
+    assert again.json()["request_id"] == int(request_id)
