@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from s1spki.policy import Policy
     from s1spki.rapp import Rapp
     from s1spki.store import Store
+    from s1spki.store.records import Unlisted
 
 # The record key's label on the token says from which audit record on every record carries an authenticator:
 # the token, which no database writer can change, is what says so (a store made before authenticators has
@@ -223,9 +224,11 @@ class Runtime:
             return ()
         told: list[str | S1spkiError] = []
         if exit_code == 0:
-            if self._when_changed and self.checkpointer.pending:
+            gaps = self._unlisted()
+            if gaps and self._when_changed and self.checkpointer.pending:
                 told += self._completed()
-            told += self._unlisted_warnings()
+                gaps = self._unlisted()
+            told += self._unlisted_warnings(gaps)
         if not self.checkpointer.pending:
             return told  # nothing appended: a reading command needs neither the HSM nor policy/ to end
         return [*told, *self.checkpointer.finish(exit_code, *self.hashes_in_force())]
@@ -237,20 +240,24 @@ class Runtime:
                 told += step()
             except S1spkiError as exc:  # the command's own result stands; the warnings below say what is left
                 told.append(f"could not complete what an earlier command left undone: {exc.message}")
+            except Exception as exc:  # noqa: BLE001 - nor may a fault here cost the command its checkpoint
+                told.append(f"could not complete what an earlier command left undone ({type(exc).__name__})")
         return told
 
-    def _unlisted_warnings(self) -> list[str]:
-        """Revocations on no CRL or ARL yet, of CAs that still issue them: said after every command until listed."""
+    def _unlisted(self) -> list[Unlisted]:
+        """CAs that still issue CRLs or ARLs, with revocations on none yet (none if the store cannot say)."""
         from s1spki.errors import StoreError
 
         try:
-            gaps = self.store.reader.unlisted()
+            return [gap for gap in self.store.reader.unlisted() if gap.status == "valid"]  # a revoked CA issues none
         except StoreError:
             return []
+
+    @staticmethod
+    def _unlisted_warnings(gaps: Sequence[Unlisted]) -> list[str]:
+        """Revocations on no CRL or ARL yet: said after every command until they are listed."""
         warnings = []
         for gap in gaps:
-            if gap.status != "valid":
-                continue  # a revoked CA issues no more CRLs
             what, command = ("ARL", "crl arl --as NAME --as NAME") if gap.kind == "root" else \
                 ("CRL", "crl issue --as NAME")
             plural = "s" if gap.missing > 1 else ""
