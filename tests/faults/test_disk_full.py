@@ -1,14 +1,17 @@
 """A full disk, for real: the home's database on a small tmpfs filled to the last byte (and a file written to
 another full one). Every command, reading ones too, then fails with exit 5 and one line saying the disk is full and
 where, not "disk I/O error" (SQLite cannot make its WAL or shared-memory file on a full disk, so a reading command
-fails there as well); once space is freed, the same commands work. Mounting needs root (CI runs as root)."""
+fails there as well, unless another process holds the database open and with it those files); once space is freed,
+the same commands work. Mounting needs root (CI runs as root)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -64,29 +67,44 @@ def _disk_full(result: Result, where: Path) -> None:
     assert "I/O error" not in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_full_disk_is_said_to_be_full_by_every_command(ca: CaHome, small_disk) -> None:  # type: ignore[no-untyped-def]
+def test_a_full_disk_is_said_to_be_full_by_every_command(ca: CaHome, small_disk,  # type: ignore[no-untyped-def]
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     request_id = str(ca.submit_approved())
+    # each command a process of its own that ends as a user's does (closing the database removes its WAL and
+    # shared-memory files, which a reader on a full disk must then make again)
+    monkeypatch.setenv("S1SPKI_TEST_EXEC", "1")
     database = ca.home / "s1spki.db"
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     disk = small_disk("database-disk", database.stat().st_size // 1024 + 2048)
-    shutil.move(database, disk / "s1spki.db")
-    for leftover in ca.home.glob("s1spki.db-*"):
-        leftover.unlink()
+    for file in ca.home.glob("s1spki.db*"):
+        shutil.move(file, disk / file.name)
     config = ca.home / "s1spki.toml"
     text, count = re.subn(r'(?m)^url = ".*"$', f'url = "sqlite:///{disk / "s1spki.db"}"', config.read_text())
     assert count == 1
     config.write_text(text)
-    assert ca.ok("cert", "list").code == 0  # the home works from its new disk
+    before = ca.ok("--json", "cert", "list").json()  # the home works from its new disk
 
     filler = fill(disk)
     listed = ca.run("cert", "list")
     listed_json = ca.run("--json", "cert", "list")
     issued = ca.run("cert", "issue", request_id, "--as", "carol")
-
     _disk_full(listed, disk)
     _disk_full(issued, disk)
     assert listed_json.json()["error"] == "disk-full" and listed_json.code == 5
-
     filler.unlink()
+
+    # while another process has the database open (a running server), its WAL and shared memory exist: reading
+    # still works on the full disk, a change is still refused as a full disk
+    with contextlib.closing(sqlite3.connect(disk / "s1spki.db")) as holder:
+        holder.execute("SELECT count(*) FROM audit").fetchone()
+        filler = fill(disk)
+        read_while_held = ca.run("--json", "cert", "list")
+        issued_while_held = ca.run("cert", "issue", request_id, "--as", "carol")
+        filler.unlink()
+    assert read_while_held.code == 0 and read_while_held.json() == before, str(read_while_held)
+    _disk_full(issued_while_held, disk)
+
     assert ca.ok("cert", "list").code == 0
     certificate = ca.ok("--json", "cert", "issue", request_id, "--as", "carol").json()
     assert certificate["request_id"] == int(request_id)
