@@ -245,13 +245,15 @@ class Runtime:
         return told
 
     def _unlisted(self) -> list[Unlisted]:
-        """CAs that still issue CRLs or ARLs, with revocations on none yet (none if the store cannot say)."""
+        """CAs that still issue CRLs or ARLs, with revocations left on none (none if the store cannot say)."""
         from s1spki.errors import StoreError
 
         try:
-            return [gap for gap in self.store.reader.unlisted() if gap.status == "valid"]  # a revoked CA issues none
+            gaps = self.store.reader.unlisted()
         except StoreError:
             return []
+        now = self.clock.now()
+        return [gap for gap in gaps if gap.status == "valid" and gap.left_behind(now)]  # a revoked CA issues none
 
     @staticmethod
     def _unlisted_warnings(gaps: Sequence[Unlisted]) -> list[str]:

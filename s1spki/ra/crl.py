@@ -10,7 +10,9 @@ A revocation is committed before its CRL is issued: a command that ends between 
 leaves a certificate revoked in the store and on no CRL. Until a CRL lists it, that CRL is due whatever the
 re-issue period says (`crl issue --if-due` issues it and says why), every command that reads the store warns, and
 the next command that changes an online home issues it (`complete_unlisted`), under the authority of the revocation
-that asked for it: nobody has to remember, and nobody can leave it out.
+that asked for it: nobody has to remember, and nobody can leave it out. The warnings and the completion wait until
+the revocation is older than its own command could be (records.LEFT_BEHIND_AFTER): before that, it may be another
+node's, between its two steps.
 """
 
 from __future__ import annotations
@@ -172,9 +174,10 @@ def complete_unlisted(cmd: Command) -> list[str]:
     An ARL is not issued here (it is carried to the online home as a bundle): every command warns until `crl arl`
     issues it."""
     done = []
+    now = cmd.clock.now()
     for gap in cmd.reader.unlisted():
-        if gap.kind != "issuing" or gap.status != "valid":
-            continue
+        if gap.kind != "issuing" or gap.status != "valid" or not gap.left_behind(now):
+            continue  # an ARL goes to the online home as a bundle; a fresh revocation's own command is at work
         ca = cmd.reader.ca(gap.ca)
         if ca is None:
             continue

@@ -440,8 +440,10 @@ class StoreReader:
         query = (sa.select(t.cas.c.name, t.cas.c.kind, t.certificates.c.status, revoked.label("revoked"),
                            sa.func.coalesce(listed, 0).label("listed"))
                  .join(t.certificates, t.certificates.c.id == t.cas.c.certificate_id).order_by(t.cas.c.id))
-        return [Unlisted(r.name, r.kind, r.status, int(r.revoked) - int(r.listed))
+        gaps = [(r.name, r.kind, r.status, int(r.revoked) - int(r.listed))
                 for r in self._rows(query, "counting revocations on no CRL") if int(r.revoked) > int(r.listed)]
+        return [Unlisted(name, kind, status, missing, self.latest_revocations(name, missing)[-1].revoked_at)
+                for name, kind, status, missing in gaps]
 
     def latest_revocations(self, issuer_cn: str, count: int) -> list[RevocationRecord]:
         """The `count` latest revocations of certificates `issuer_cn` issued, newest first."""

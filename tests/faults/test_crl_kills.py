@@ -1,9 +1,9 @@
 """SIGKILL between a committed revocation and its CRL, and between a reserved cRLNumber and its CRL (SQLite).
 
-The first leaves a certificate revoked in the store and on no CRL: every command then warns, a retried revocation
-says why it is refused and what to run, `crl issue --if-due` issues the CRL at once and says why, and the next
-change on the home issues it by itself. The second leaves a cRLNumber reserved and never used, which
-`crl show --reserved` shows, as `cert list --reserved` shows serials."""
+The first leaves a certificate revoked in the store and on no CRL: a retried revocation says why it is refused and
+what to run, `crl issue --if-due` issues the CRL at once and says why, and once the revocation is older than its own
+command could be, every command warns and the next change on the home issues the CRL by itself. The second leaves
+a cRLNumber reserved and never used, which `crl show --reserved` shows, as `cert list --reserved` shows serials."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import signal
 from cryptography import x509
 
 from tests.cli.crl.helpers import ISSUING, current
-from tests.conftest import CaHome, Result
+from tests.conftest import ACME, ACME_ARO, ACME_EUI, CaHome, Result
 
 KILLED = (-signal.SIGKILL, 128 + signal.SIGKILL)
+# Later than a revocation's own command could still be at work on its CRL (store/records.py LEFT_BEHIND_AFTER)
+LATER = {"S1SPKI_TEST_CLOCK_SHIFT": str(10 * 60)}
 
 
 def _killed_revoking(ca: CaHome, certificate: dict[str, object]) -> None:
@@ -36,8 +38,10 @@ def test_a_revocation_killed_before_its_crl_is_listed_by_the_next_command(ca: Ca
     first, second = ca.issue_new(), ca.issue_new()
     _killed_revoking(ca, first)
 
-    shown = ca.ok("--json", "cert", "show", str(first["id"]))
-    assert shown.json()["status"] == "revoked"
+    at_once = ca.ok("--json", "cert", "show", str(first["id"]))
+    assert at_once.json()["status"] == "revoked"
+    assert not _warned(at_once)  # for a moment it may be another node's revocation, between its two steps
+    shown = ca.ok("--json", "cert", "show", str(first["id"]), env=LATER, seams=True)
     [warning] = shown.stderr.strip().splitlines()
     assert "warning" in warning and f"1 revocation of {ISSUING} on no CRL yet" in warning, warning
     assert "`s1spki crl issue --as NAME`" in warning
@@ -52,18 +56,19 @@ def test_a_revocation_killed_before_its_crl_is_listed_by_the_next_command(ca: Ca
     assert due.json()["issued"] is True, str(due)
     assert due.json()["due_because"] == f"1 revocation of {ISSUING} on no CRL yet"
     assert int(str(first["serial"]), 16) in _listed_serials(ca, "after.pem")
-    assert not _warned(ca.ok("cert", "list"))
+    assert not _warned(ca.ok("cert", "list", env=LATER, seams=True))
     assert ca.ok("--json", "crl", "issue", "--if-due", "--as", "dave").json()["issued"] is False  # due no more
 
     # killed again: this time nobody runs `crl issue`; the next change on the home issues the CRL by itself
     _killed_revoking(ca, second)
-    assert _warned(ca.ok("cert", "list"))
-    changed = ca.submit(ca.csr())
-    assert changed.code == 0, str(changed)
+    assert _warned(ca.ok("cert", "list", env=LATER, seams=True))
+    changed = ca.ok("--json", "request", "submit", "--csr", str(ca.csr()), "--org", ACME, "--role", "supplier",
+                    "--key-usage", "digitalSignature", "--eui64", ACME_EUI, "--aro", ACME_ARO, "--as", "carol",
+                    env=LATER, seams=True)
     assert f"of {ISSUING} issued at the end of this command" in changed.stderr, str(changed)
     assert f"{ISSUING}/{second['serial']}" in changed.stderr
     assert int(str(second["serial"]), 16) in _listed_serials(ca, "completed.pem")
-    assert not _warned(ca.ok("cert", "list"))
+    assert not _warned(ca.ok("cert", "list", env=LATER, seams=True))
     [completing] = [r for r in ca.audit() if r["event"] == "crl.issue" and r["actor"] == "s1spki"]
     assert completing["outcome"] == "ok" and completing["actor_role"] == "system"
     assert str(second["serial"]) in completing["details"]
