@@ -228,6 +228,7 @@ def issue_certificate(cmd: Command, event: AuditEvent, what: ToIssue) -> Certifi
                 key_usage=pending.key_usage)
             tx.mark_request_issued(request_id, certificate_id, what.claimant)
             record = tx.reader.certificate(certificate_id)  # as stored, read in the transaction that stores it
+            cmd.runtime.seams.reached("certificate-written")  # inside the transaction, before its audit record
     except Duplicate as exc:
         raise PolicyRefused(f"{exc.message}: the signed certificate was discarded and serial {prepared.serial} "
                             "stays reserved, unissued") from None

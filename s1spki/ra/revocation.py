@@ -60,6 +60,7 @@ def revoke(cmd: Command, serial: str, issuer: str | None, reason: str,
            requested_by: str = "ra") -> Revoked:
     """Revoke a certificate and issue the new CRL or ARL at once (spec 5)."""
     recorded = record_revocation(cmd, serial, issuer, reason, requested_by)
+    cmd.runtime.seams.reached("revocation-recorded")
     try:
         issued = crl.issue(cmd, recorded.signer, recorded.issuer, recorded.crl_event)
     except S1spkiError as exc:
@@ -125,6 +126,12 @@ def _check(cmd: Command, certificate: CertificateRecord, reason: str) -> CaRecor
     if certificate.status != "valid":
         previous = cmd.reader.revocation(certificate.id)
         when = f" ({previous.reason}, {previous.revoked_at})" if previous else ""
+        if previous is not None and not _listed(cmd, certificate):
+            what, command = ("ARL", "crl arl --as NAME --as NAME") if certificate.kind == "issuing" else \
+                ("CRL", "crl issue --as NAME")
+            raise PolicyRefused(f"certificate {_name(certificate)} is already {certificate.status}{when}, but is on "
+                                f"no {what} yet (the command that revoked it ended first): issue the {what} with "
+                                f"`s1spki {command}`")
         raise PolicyRefused(f"certificate {_name(certificate)} is already {certificate.status}{when}")
     if reason not in cmd.policy.revocation_reasons:
         never = " (S1SPKI never suspends a certificate)" if reason == "certificateHold" else ""
@@ -138,6 +145,17 @@ def _check(cmd: Command, certificate: CertificateRecord, reason: str) -> CaRecor
         raise PolicyRefused(f"the issuer {signer.name!r} of {_name(certificate)} is itself revoked: its certificates "
                             "are no longer valid anywhere")
     return signer
+
+
+def _listed(cmd: Command, certificate: CertificateRecord) -> bool:
+    """Whether the current CRL or ARL of the certificate's issuer lists it."""
+    from cryptography import x509
+
+    current = cmd.reader.crl(certificate.issuer_cn)
+    if current is None or current.der is None:
+        return False
+    listing = x509.load_der_x509_crl(current.der)
+    return listing.get_revoked_certificate_by_serial_number(int(certificate.serial, 16)) is not None
 
 
 def _requester(cmd: Command, certificate: CertificateRecord, requested_by: str) -> str:
