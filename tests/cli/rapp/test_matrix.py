@@ -102,6 +102,7 @@ COMMANDS: dict[str, Command] = {
                                     "--pin-file", str(ca.home / "secrets" / "hsm-user.pin"),
                                     "--audit-pin-file", str(ca.home / "secrets" / "audit-user.pin"),
                                     "--credentials", str(ca.home / "credentials")],
+    "db.backup": lambda ca, actor: ["db", "backup", str(ca.work / f"backup{_n()}.s1db")],
 }
 
 
