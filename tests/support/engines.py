@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
 ENGINES = ("sqlite", "postgresql")
 URL_VARIABLE = "S1SPKI_TEST_PG"
 MARKER = "both_engines"
+# what a database refusing a statement raises, on either engine
+DB_ERRORS = (sqlite3.Error, psycopg.Error)
 
 
 @cache
@@ -34,8 +38,6 @@ def _server() -> tuple[str | None, str]:
     if not url:
         return None, f"{URL_VARIABLE} is not set (scripts/test starts a PostgreSQL and sets it)"
     try:
-        import psycopg
-
         psycopg.connect(libpq_url(url), connect_timeout=5).close()
     except Exception as exc:  # noqa: BLE001 - any failure to connect means: no usable server
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -68,8 +70,6 @@ def unique_name(prefix: str) -> str:
 
 
 def _admin(base: str, sql: str) -> None:
-    import psycopg
-
     with psycopg.connect(libpq_url(base), autocommit=True) as conn:
         conn.execute(sql)
 
@@ -133,8 +133,6 @@ class PgConnection:
     row_factory: Any = None  # set by tests written for sqlite3 (sqlite3.Row); rows here always have names
 
     def __init__(self, url: str, autocommit: bool = False) -> None:
-        import psycopg
-
         self.raw = psycopg.connect(libpq_url(url), autocommit=autocommit, row_factory=_row_factory)
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
@@ -149,7 +147,10 @@ class PgConnection:
 
     def close(self) -> None:
         if not self.raw.closed:
-            self.raw.commit()
+            if self.raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+                self.raw.rollback()
+            else:
+                self.raw.commit()
             self.raw.close()
 
     def __enter__(self) -> PgConnection:
