@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from tests.cli.audit.tamper import forged_hash
 from tests.conftest import CaHome, Result, run_s1spki
 
+pytestmark = pytest.mark.both_engines
+
 
 def export(ca: CaHome, auditor: str, name: str, *args: str) -> dict[str, Any]:
     return ca.ok("--json", "audit", "export", "--out", str(ca.work / name), "--as", auditor, *args).json()
@@ -115,7 +117,7 @@ def test_an_export_covers_the_period_asked_for(busy: CaHome, auditor: str, tmp_p
 def test_an_export_is_refused_while_the_live_trail_does_not_verify(busy: CaHome, auditor: str) -> None:
     from tests.cli.audit.tamper import open_db
 
-    conn = open_db(busy.home / "s1spki.db")
+    conn = open_db(busy)
     conn.execute("delete from audit where seq = 5")
     conn.close()
     result = busy.run("audit", "export", "--out", str(busy.work / "t.jsonl"), "--as", auditor)

@@ -8,6 +8,8 @@ import pytest
 from tests.cli.crl.helpers import ISSUING, ROOT, current, revoke, verify
 from tests.conftest import CaHome, assert_refused
 
+pytestmark = pytest.mark.both_engines
+
 
 def test_revoked_certificate_fails_crl_check_and_a_good_one_passes(ca: CaHome) -> None:
     good, bad = ca.issue_new(), ca.issue_new("keyAgreement")
