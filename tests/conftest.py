@@ -323,11 +323,6 @@ def _beside_root(template: Path, base: Path) -> Path:
     return base
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{engines.MARKER}: run the module's tests on SQLite and on PostgreSQL "
-                                       "(the `engine` fixture, used by `ca`, is parametrised)")
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker(engines.MARKER):
         metafunc.parametrize("engine", engines.ENGINES, indirect=True)
