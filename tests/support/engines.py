@@ -69,14 +69,24 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
 
-def _admin(base: str, sql: str) -> None:
+def _admin(base: str, sql: str) -> int:
+    """Run `sql` outside a transaction; returns the server's version number."""
     with psycopg.connect(libpq_url(base), autocommit=True) as conn:
-        conn.execute(sql)
+        if sql:
+            conn.execute(sql)
+        return conn.info.server_version
+
+
+@cache
+def _file_copy(base: str) -> str:
+    # PostgreSQL 15 copies a template block by block through the WAL by default; copying its files is several
+    # times faster for a small database (the test cluster runs without fsync)
+    return " STRATEGY FILE_COPY" if _admin(base, "") >= 150000 else ""
 
 
 def create_database(base: str, name: str, template: str | None = None) -> str:
     """A new database on the server (a copy of `template` if named: fast, file level); returns its URL."""
-    _admin(base, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    _admin(base, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"{_file_copy(base)}' if template else ""))
     return database_url(base, name)
 
 

@@ -11,8 +11,6 @@ import pytest
 from tests.cli.names import assert_name_refused
 from tests.conftest import ACME, ACME_ARO, ACME_SRO, CaHome
 
-pytestmark = pytest.mark.both_engines
-
 FREE_EUI = "90B3D51F30090000"
 
 

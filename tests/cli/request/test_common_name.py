@@ -11,8 +11,6 @@ from cryptography.x509.oid import NameOID
 from tests.cli.names import assert_name_refused
 from tests.conftest import CaHome
 
-pytestmark = pytest.mark.both_engines
-
 CASES = [
     ("second-attribute", "admin,OU=07", "must not contain , ="),
     ("multi-valued-rdn", "meter+UID=1", "must not contain + ="),

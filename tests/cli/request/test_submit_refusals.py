@@ -18,8 +18,6 @@ from cryptography.x509.oid import NameOID
 
 from tests.conftest import ACME, OTHER_EUI, REFERENCE, CaHome, assert_refused
 
-pytestmark = pytest.mark.both_engines
-
 
 def _write(ca: CaHome, name: str, data: bytes) -> Path:
     path = ca.work / name

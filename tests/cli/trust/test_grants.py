@@ -15,8 +15,6 @@ from s1spki.home.shipped import data_dir
 from s1spki.rapp import load_rapp
 from tests.conftest import OPERATOR_FOR_ROLE, CaHome
 
-pytestmark = pytest.mark.both_engines
-
 RAPP = load_rapp(data_dir("rapp"))
 _unique = itertools.count(1)
 
