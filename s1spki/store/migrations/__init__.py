@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-HEAD = "0003"
+HEAD = "0004"
 BASELINE = "0001"
 VERSION_TABLE = "alembic_version"
 _HERE = Path(__file__).resolve().parent
@@ -64,9 +64,11 @@ SQLITE_GUARDS = {
     "audit_head_no_delete": "CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head "
                             "BEGIN SELECT RAISE(ABORT, 'audit_head is never deleted'); END",
 }
-# PostgreSQL: (table, pg_trigger.tgtype) of each trigger: FOR EACH ROW (1) BEFORE (2) DELETE (8) [UPDATE (16)]
+# PostgreSQL: (table, pg_trigger.tgtype) of each trigger: FOR EACH ROW (1) BEFORE (2) DELETE (8) [UPDATE (16)];
+# and from revision 0004 one per table BEFORE (2) TRUNCATE (32), for each statement
 POSTGRESQL_GUARDS = {f"{table}_append_only": (table, 27) for table in _APPEND_ONLY} | \
-    {"audit_head_append_only": ("audit_head", 11)}
+    {"audit_head_append_only": ("audit_head", 11)} | \
+    {f"{table}_no_truncate": (table, 34) for table in (*_APPEND_ONLY, "audit_head")}
 POSTGRESQL_GUARD_BODY = "BEGIN RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || ' rows are append-only'; END"
 # Each trigger as it stands: enabled for ordinary sessions ('O', or 'A' for always; 'R' fires for replication
 # only, 'D' never), no WHEN condition or column list narrowing it, and the function it runs.
