@@ -105,3 +105,12 @@ class StoreError(Unavailable):
     """The database cannot be reached or is not an s1spki store."""
 
     kind = "store"
+
+
+class DiskFull(StoreError):
+    """A disk s1spki writes to (the database's, a file's) has no space left: said as such, not as an I/O error."""
+
+    kind = "disk-full"
+
+    def __init__(self, where: str, **facts: Any) -> None:
+        super().__init__(f"disk full at {where}: free space and retry", where=where, **facts)

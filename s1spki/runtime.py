@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from s1spki.policy import Policy
     from s1spki.rapp import Rapp
     from s1spki.store import Store
+    from s1spki.store.records import Unlisted
 
 # The record key's label on the token says from which audit record on every record carries an authenticator:
 # the token, which no database writer can change, is what says so (a store made before authenticators has
@@ -112,6 +113,7 @@ class Runtime:
         self.seams = seams or Seams()
         self._operator_keys: dict[str, ec.EllipticCurvePrivateKey] = {}
         self._hsms: dict[str, Hsm] = {}
+        self._when_changed: dict[str, Callable[[], Sequence[str]]] = {}
 
     @cached_property
     def config(self) -> Config:
@@ -209,11 +211,62 @@ class Runtime:
                 hashes.append(None)
         return hashes[0], hashes[1]
 
+    def when_changed(self, key: str, step: Callable[[], Sequence[str]]) -> None:
+        """A use case's step for the end of a command that changed the store and succeeded, before its checkpoint
+        (e.g. the CRL of a revocation whose command ended first); the front door registers it, once per `key`.
+        The step returns what it did, for the user."""
+        self._when_changed.setdefault(key, step)
+
     def finish(self, exit_code: int = 0) -> Sequence[str | S1spkiError]:
-        """End of a command: checkpoint the audit chain if records were appended (Checkpointer.finish)."""
-        if "store" not in self.__dict__ or not self.checkpointer.pending:
-            return ()  # nothing appended: a reading command needs neither the HSM nor policy/ to end
-        return self.checkpointer.finish(exit_code, *self.hashes_in_force())
+        """End of a command: the steps `when_changed` registered, a warning for each CA with revocations on no CRL
+        or ARL yet, then a checkpoint of the audit chain if records were appended (Checkpointer.finish)."""
+        if "store" not in self.__dict__:
+            return ()
+        told: list[str | S1spkiError] = []
+        if exit_code == 0:
+            gaps = self._unlisted()
+            if gaps and self._when_changed and self.checkpointer.pending:
+                told += self._completed()
+                gaps = self._unlisted()
+            told += self._unlisted_warnings(gaps)
+        if not self.checkpointer.pending:
+            return told  # nothing appended: a reading command needs neither the HSM nor policy/ to end
+        return [*told, *self.checkpointer.finish(exit_code, *self.hashes_in_force())]
+
+    def _completed(self) -> list[str]:
+        told: list[str] = []
+        for step in self._when_changed.values():
+            try:
+                told += step()
+            except S1spkiError as exc:  # the command's own result stands; the warnings below say what is left
+                told.append(f"could not complete what an earlier command left undone: {exc.message}")
+            except Exception as exc:  # noqa: BLE001 - nor may a fault here cost the command its checkpoint
+                told.append(f"could not complete what an earlier command left undone ({type(exc).__name__})")
+        return told
+
+    def _unlisted(self) -> list[Unlisted]:
+        """CAs that still issue CRLs or ARLs, with revocations left on none (none if the store cannot say)."""
+        from s1spki.errors import StoreError
+
+        try:
+            gaps = self.store.reader.unlisted()
+        except StoreError:
+            return []
+        now = self.clock.now()
+        return [gap for gap in gaps if gap.status == "valid" and gap.left_behind(now)]  # a revoked CA issues none
+
+    @staticmethod
+    def _unlisted_warnings(gaps: Sequence[Unlisted]) -> list[str]:
+        """Revocations on no CRL or ARL yet: said after every command until they are listed."""
+        warnings = []
+        for gap in gaps:
+            what, command = ("ARL", "crl arl --as NAME --as NAME") if gap.kind == "root" else \
+                ("CRL", "crl issue --as NAME")
+            plural = "s" if gap.missing > 1 else ""
+            warnings.append(f"{gap.missing} revocation{plural} of {gap.ca} on no {what} yet (a command ended before "
+                            f"issuing it): relying parties do not see {'them' if plural else 'it'} until "
+                            f"`s1spki {command}`")
+        return warnings
 
     def hsm(self) -> Hsm:
         """The token of this home's CA keys, logged in on first use (one connection per runtime)."""

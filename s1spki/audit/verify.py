@@ -315,9 +315,10 @@ def _end_problem(anchors: dict[int, list[_Anchor]], start_seq: int, last_seq: in
             return Problem(last_seq + 1, TRUNCATED, f"the trail {ends}, but checkpoint {top.seq} from "
                            f"{'/'.join(sorted(top.sources))} was signed over record {top.seq}: "
                            "records were cut off the end")
-        return Problem(last_seq + 1, ROLLED_BACK, f"the database {ends}, but the checkpoint file outside it holds "
-                       f"checkpoint {top.seq} signed at {top.at}: an older copy of the database was put back "
-                       "(or its tail cut off and covered up)")
+        return Problem(last_seq + 1, ROLLED_BACK, f"the database {ends}, behind the latest signed checkpoint: the "
+                       f"checkpoint file outside it holds checkpoint {top.seq} signed at {top.at}, so records "
+                       f"{last_seq + 1} to {top.seq} are not in it: an older copy of the database was put back (a "
+                       "backup restored from before that checkpoint) or its tail was cut off and covered up")
     return None
 
 

@@ -51,9 +51,18 @@ def issue(
     from s1spki.ra.crl import issue_scheduled
 
     cli = get(ctx)
+    reasons: list[str] = []
     with progress(cli, "issuing the CRL: reading, linting and signing its entries") as advance:
-        issued = issue_scheduled(cli.command(as_), "crl", ca, if_due, started=lambda: advance(0))
-    _report(cli, issued, "CRL")
+        issued = issue_scheduled(cli.command(as_), "crl", ca, if_due, started=lambda: advance(0),
+                                 because=reasons.append)
+    _report(cli, issued, "CRL", *_because(reasons))
+
+
+def _because(reasons: list[str]) -> tuple[dict[str, object], str]:
+    """Why a CRL or ARL was due before its re-issue period: for the report's JSON and its line."""
+    if not reasons:
+        return {}, ""
+    return {"due_because": reasons[0]}, f" (due now: {reasons[0]})"
 
 
 @app.command("arl", epilog="Example: s1spki crl arl --if-due --as alice --as bob")
@@ -72,13 +81,15 @@ def arl(
     if out is not None:
         check_out(out)
     command = cli.command(as_)
-    record = issue_scheduled(command, "arl", None, if_due)
+    reasons: list[str] = []
+    record = issue_scheduled(command, "arl", None, if_due, because=reasons.append)
+    extra, why = _because(reasons)
     if isinstance(record, NotDue) or cli.runtime.kind != "root":
-        _report(cli, record, "ARL")
+        _report(cli, record, "ARL", extra, why)
         return
     written = write_arl_bundle(command, record, out)
-    _report(cli, record, "ARL", {"arl_bundle": written.as_dict()},
-            f"\nARL bundle: {written.path}\nbundle sha256: {written.sha256}")
+    _report(cli, record, "ARL", {"arl_bundle": written.as_dict(), **extra},
+            f"{why}\nARL bundle: {written.path}\nbundle sha256: {written.sha256}")
     if not cli.json:
         note("next: carry the bundle to the online home and run `s1spki crl import-arl BUNDLE --sha256 SHA256 "
              "--as NAME` there, then `s1spki repo publish`")
@@ -104,7 +115,8 @@ def import_arl(
                                  f"entries, next update {imported.arl.next_update}{revoked}")
 
 
-@app.command("show", epilog="Example: s1spki crl show \"S1SPKI Issuing CA 1\" --out issuing-crl.pem")
+@app.command("show", epilog="Example: s1spki crl show \"S1SPKI Issuing CA 1\" --out issuing-crl.pem (or every "
+                            "cRLNumber reserved: s1spki crl show --reserved)")
 def show(
     ctx: typer.Context,
     ca: str | None = typer.Argument(None, metavar="CA", autocompletion=complete.ca_names,
@@ -113,8 +125,12 @@ def show(
     fmt: str = typer.Option("pem", "--format", metavar="pem|der|bundle",
                             help="pem or der, for --out; bundle: a root home's current ARL as a bundle for the "
                                  "online home, written again."),
+    reserved: bool = typer.Option(False, "--reserved",
+                                  help="List cRLNumber reservations instead (of CA, or of every CA), saying whether "
+                                       "each was issued."),
 ) -> None:
-    """Show the current CRL or ARL of each CA (number, times, entries, SHA-256); --out writes one."""
+    """Show the current CRL or ARL of each CA (number, times, entries, SHA-256); --out writes one; --reserved lists
+    every cRLNumber reserved, issued or not."""
     from s1spki.issuance.crl import pem_bytes
 
     cli = get(ctx)
@@ -124,6 +140,11 @@ def show(
     names = [ca] if ca else [c.name for c in reader.cas()]
     if ca and reader.ca(ca) is None:
         raise NotFound(f"no CA named {ca!r}")
+    if reserved:
+        if out is not None:
+            raise UsageError("--reserved lists reservations: it writes no file (leave out --out)")
+        _show_reserved(cli, ca)
+        return
     if out is not None and not ca:
         raise UsageError("--out writes one CA's CRL or ARL: name the CA")
     records = [(name, reader.crl(name)) for name in names]
@@ -147,3 +168,14 @@ def show(
                                                           "next update", "entries", "sha256"],
                                [[name, r.kind, r.number, r.this_update, r.next_update, r.entries, r.sha256]
                                 if r else [name, "-", "none yet", "", "", "", ""] for name, r in records]))
+
+
+def _show_reserved(cli: CliContext, ca: str | None) -> None:
+    """cRLNumbers as `cert list --reserved` shows serials: a number reserved and never issued was left by a command
+    that ended before storing its CRL, or by one that found a higher number stored first (each has its audit
+    record, `crl.reserve` or `arl.reserve`)."""
+    numbers = cli.runtime.store.reader.crl_numbers(ca)
+    cli.emit_each((n.as_dict() for n in numbers), lambda rows: cli.table(
+        "cRLNumber reservations", [Column("CA", wrap=True), "kind", "number", "reserved", "issued"],
+        ([n["ca"], n["kind"], n["crl_number"], n["reserved_at"],
+          n["issued_at"] if n["crl_exists"] else "NO (reserved, unissued)"] for n in rows)))

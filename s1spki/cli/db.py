@@ -1,12 +1,15 @@
-"""The store's schema: which migration revision it is at, and upgrading it."""
+"""The store: its schema revision, upgrading it, and backing it up."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 from s1spki.cli.context import get
+from s1spki.cli.params import as_option
 
-app = typer.Typer(help="The database: schema status and upgrade.", no_args_is_help=True)
+app = typer.Typer(help="The database: schema status and upgrade, backup.", no_args_is_help=True)
 
 
 @app.command("status", epilog="Example: s1spki db status")
@@ -41,3 +44,25 @@ def upgrade(ctx: typer.Context) -> None:
         said += (f"; {done['sealed']['rows']} rows sealed, records authenticated from "
                  f"{done['sealed']['authenticated_from']}")
     cli.emit(done, said)
+
+
+@app.command("backup", epilog="Example: s1spki db backup /backups/ca-2026-06-01.s1db --as erin")
+def backup(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., metavar="FILE", help="The backup file to write (new: never overwritten); its "
+                                                        "manifest, signed by the audit key, goes to "
+                                                        "FILE.manifest.json."),
+    as_: list[str] = as_option("a CA administrator, rapp/ db.backup"),
+) -> None:
+    """Copy the store (registry, requests, certificates, CRLs, audit trail; no key: keys stay in the HSM) into a
+    new file, consistent while other nodes write: SQLite's online backup, or pg_dump's custom format for
+    PostgreSQL (restore it with pg_restore). Audited; README "Backup and restore" says how to restore."""
+    from s1spki.ra.backup import back_up, check_target
+
+    cli = get(ctx)
+    check_target(file)  # before the home is opened: a name taken is refused at once
+    done = back_up(cli.command(as_), file).as_dict()
+    head = done["audit_head"]
+    cli.emit(done, f"backup of the {done['engine']} store written to {done['file']} ({done['size']} bytes, "
+                   f"sha256 {done['sha256']}); schema revision {done['schema_revision']}, audit records up to "
+                   f"{head['seq']} ({head['hash'][:16]}...)\nmanifest: {done['manifest_file']}")

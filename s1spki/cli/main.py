@@ -5,8 +5,10 @@ errors into a one-line message and an exit code (0 done, 1 unexpected, 2 usage, 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+import tomllib
 import traceback
 from contextlib import suppress
 from pathlib import Path
@@ -14,10 +16,21 @@ from typing import Any
 
 import typer
 
+from s1spki import oplog
 from s1spki.cli import audit, ceremony, cert, crl, db, est, hsm, init, lint, operator, org, policy, repo, request
 from s1spki.cli.context import CliContext, RuntimeFactory, documents_emitted, use_runtime_factory
-from s1spki.errors import S1spkiError, UsageError
-from s1spki.home.config import resolve_home
+from s1spki.errors import ConfigError, S1spkiError, UsageError
+from s1spki.home.config import CONFIG_NAME, resolve_home
+
+log = logging.getLogger("s1spki.cli")
+
+
+class _Run:
+    """The command being run (`cert issue`), and whether its start was logged (then its outcome is too)."""
+
+    command = "s1spki"
+    logged = False
+
 
 app = typer.Typer(
     name="s1spki",
@@ -45,8 +58,43 @@ def root(
                                   help="Print the version of s1spki and exit."),
     home: Path | None = typer.Option(None, "--home", help="CA home (default: $S1SPKI_HOME, else ./s1spki-home)."),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON document on stdout; talk on stderr."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, show_default=False,
+                                help="Operational log lines on stderr (or --log-to): -v info, -vv debug."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Operational log: errors only, no warnings."),
+    log_format: str | None = typer.Option(None, "--log-format", metavar="plain|json",
+                                          help="Operational log lines as plain text (default) or JSON lines."),
+    log_to: str | None = typer.Option(None, "--log-to", metavar="PLACE",
+                                      help="Operational log to stderr (default), syslog, syslog:/PATH, "
+                                           "syslog://HOST:PORT, journald or journald:/PATH."),
 ) -> None:
     ctx.obj = CliContext(resolve_home(home), json_output)
+    if verbose and quiet:
+        raise UsageError("-v and -q together: give one of them (see --help)")
+    level = "error" if quiet else {0: None, 1: "info"}.get(verbose, "debug")
+    _start_logging(ctx.obj.home, {"level": level, "format": log_format, "to": log_to})
+
+
+def _start_logging(home: Path, command_line: dict[str, str | None]) -> None:
+    """The operational log as the command line, the environment and the home's [logging] table say (oplog.py)."""
+    try:
+        chosen = oplog.settings(command_line, os.environ, _logging_table(home))
+    except oplog.SettingError as exc:
+        if exc.in_file:
+            raise ConfigError(f"{home / CONFIG_NAME}: {exc}") from None
+        raise UsageError(f"{exc} (see --help)") from None
+    oplog.configure(chosen, home=str(home), command=_Run.command)
+    _Run.logged = True
+    log.info("%s started", _Run.command)
+
+
+def _logging_table(home: Path) -> dict[str, object]:
+    """The [logging] table of the home's s1spki.toml, read before anything else of it (none yet: nothing)."""
+    try:
+        with (home / CONFIG_NAME).open("rb") as file:
+            table = tomllib.load(file).get("logging", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}  # no home yet, or a file the command reports on when it reads it
+    return table if isinstance(table, dict) else {}
 
 
 def _reflowed(text: str | None) -> str:
@@ -77,11 +125,33 @@ def _json_requested(argv: list[str]) -> bool:
     return "--json" in argv
 
 
+_GLOBAL_FLAGS = ("--json", "-v", "-vv", "--verbose", "-q", "--quiet")
+
+
 def _global_json_first(argv: list[str]) -> list[str]:
-    """`--json` is a global option; accept it after the command too (`s1spki cert list --json`)."""
-    if "--json" not in argv or "--" in argv:
+    """`--json`, `-v` and `-q` are global options; accept them after the command too (`s1spki cert list --json`)."""
+    if not any(a in _GLOBAL_FLAGS for a in argv) or "--" in argv:
         return argv
-    return ["--json"] + [a for a in argv if a != "--json"]
+    return [a for a in argv if a in _GLOBAL_FLAGS] + [a for a in argv if a not in _GLOBAL_FLAGS]
+
+
+def _command_path(command: Any, argv: list[str]) -> str:
+    """The command named on the line (`cert issue`), for the log: group names, skipping options and their values."""
+    names: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word.startswith("-"):
+            option = next((p for p in command.params if word.split("=")[0] in getattr(p, "opts", ())), None)
+            if option is not None and not getattr(option, "is_flag", True) and not getattr(option, "count", False) \
+                    and "=" not in word:
+                next(words, None)
+            continue
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            break
+        names.append(word)
+        command = sub
+    return " ".join(names) or "s1spki"
 
 
 def _tidy(command: Any) -> None:
@@ -125,18 +195,21 @@ def main(runtime_factory: RuntimeFactory | None = None) -> None:
         use_runtime_factory(runtime_factory)
     argv = _global_json_first(sys.argv[1:])
     code = 0
+    failure: str | None = None  # the one-line error the user is told, for the log's outcome line
     try:
         bad = _not_utf8(argv)
         if bad is not None:
             raise UsageError(f"argument {bad} is not valid UTF-8: give names, paths and values in UTF-8 (see --help)")
         command = typer.main.get_command(app)
         _tidy(command)
+        _Run.command = _command_path(command, argv)
         returned = command.main(args=argv, prog_name="s1spki", standalone_mode=False)
         code = returned if isinstance(returned, int) else 0  # the library's exit code (e.g. after --help)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except typer.TyperException as exc:  # the CLI library's own: a usage error (exit 2)
         code = _usage_error(exc)
+        failure = " ".join(exc.format_message().split())
     except typer.Abort:  # input ended at a prompt
         sys.stderr.write("s1spki: aborted: the input ended at a prompt\n")
         code = 2
@@ -145,6 +218,7 @@ def main(runtime_factory: RuntimeFactory | None = None) -> None:
         if _json_requested(argv) and not documents_emitted():
             sys.stdout.write(json.dumps(exc.as_dict(), default=str) + "\n")
         sys.stderr.write(f"s1spki: {exc.message}\n")
+        failure = f"{exc.kind}: {exc.message}"
     except KeyboardInterrupt:
         sys.stderr.write("s1spki: interrupted\n")
         code = 1
@@ -153,10 +227,22 @@ def main(runtime_factory: RuntimeFactory | None = None) -> None:
             traceback.print_exc()
         sys.stderr.write(f"s1spki: unexpected error ({type(exc).__name__}); set S1SPKI_DEBUG=1 for details\n")
         code = 1
+        failure = f"unexpected error ({type(exc).__name__})"
+        log.debug("unexpected error", exc_info=True)
     finally:
         code = _finish(code)
+        _log_outcome(code, failure)
         _close()
     sys.exit(code)
+
+
+def _log_outcome(code: int, failure: str | None) -> None:
+    """The command's outcome, at info: its error is already the one line the user was told."""
+    if not _Run.logged:
+        return
+    outcome = "done" if code == 0 else "refused" if code in (2, 3, 4) else "error"
+    log.info("%s %s (exit %d)%s", _Run.command, outcome, code, f": {failure}" if failure else "",
+             extra=oplog.fields(outcome=outcome, exit_code=code))
 
 
 def _finish(code: int) -> int:

@@ -3,9 +3,10 @@ usage error naming the flag, never an unexpected error."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
-from s1spki.errors import UsageError
+from s1spki.errors import DiskFull, UsageError
 
 
 def check_out(path: Path, flag: str = "--out") -> Path:
@@ -22,4 +23,7 @@ def write_file(path: Path, data: bytes, flag: str = "--out") -> None:
     try:
         path.write_bytes(data)
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            path.unlink(missing_ok=True)  # a cut-off file must not pass for the whole one
+            raise DiskFull(str(path.parent)) from None
         raise UsageError(f"cannot write {flag} {path}: {exc.strerror}") from None

@@ -17,6 +17,7 @@ from s1spki.audit.record import AuditEvent
 from s1spki.command.authorise import Authorisation, authorise_component, authorise_operators
 from s1spki.command.home_kind import refuse_elsewhere
 from s1spki.errors import AuthError, HsmError, IntegrityRefused, Refused, StoreError
+from s1spki.oplog import bind_correlation
 from s1spki.policy import Policy
 from s1spki.rapp import Rapp
 from s1spki.rapp.model import ParticipantRule
@@ -118,9 +119,11 @@ class Command:
         if isinstance(self.principal, Component):
             details = {"component": self.principal.as_details(), **details}
             actor_role = actor_role or "component"
-        return AuditEvent(event=event, actor=self.principal.label if actor is None else actor, actor_role=actor_role,
+        made = AuditEvent(event=event, actor=self.principal.label if actor is None else actor, actor_role=actor_role,
                           object_type=object_type, object_id=object_id, details=details, policy_hash=policy_hash,
                           rapp_hash=rapp_hash)
+        bind_correlation(made.correlation_id)  # the operational log's lines from here on name this record
+        return made
 
     def authorise(self, operation: str, obj: Mapping[str, Any], rule: ParticipantRule | None = None) -> Authorisation:
         """Each named operator signs the statement of `operation` on `obj`; checked against rapp/ (or `rule`, e.g.

@@ -17,8 +17,9 @@ ROOT, ONLINE, COMBINED = "root", "online", "combined"
 AT_ROOT = frozenset({"ceremony.root", "ceremony.sign-issuing", "ca.revoke", "crl.arl"})
 # Network services: never in a root home, which stays off every network.
 SERVICES = frozenset({"est.serve"})
-# What either home does: adopting its own policy/ and rapp/, granting roles, exporting its own trail.
-EITHER = frozenset({"policy.adopt", "audit.export"})
+# What either home does: adopting its own policy/ and rapp/, granting roles, exporting its own trail, backing up
+# its own store.
+EITHER = frozenset({"policy.adopt", "audit.export", "db.backup"})
 
 _WHERE = {
     "ceremony.root": "the root is made in the root home (`s1spki init --root`, then `s1spki ceremony root`)",

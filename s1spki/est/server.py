@@ -9,10 +9,8 @@ until they are back, and recovers by itself (s1spki/hsm/session.py).
 
 from __future__ import annotations
 
-import logging
 import ssl
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from s1spki.command.home_kind import refuse_elsewhere
 from s1spki.errors import PolicyRefused, UsageError
 from s1spki.est.app import EstApp
 from s1spki.est.tls import server_context
+from s1spki.oplog import bind_correlation, serving_default
 from s1spki.runtime import Runtime
 
 # A request may wait this long for SQLite's write lock (store/engine.py) before it is answered 503; gunicorn must
@@ -53,7 +52,7 @@ def preflight(runtime: Runtime) -> str:
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, app: EstApp, options: dict[str, Any]) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], options: dict[str, Any]) -> None:
         self._app = app
         self._options = options
         super().__init__()
@@ -62,7 +61,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         for key, value in self._options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> EstApp:
+    def load(self) -> Callable[..., Iterable[bytes]]:
         return self._app
 
 
@@ -86,8 +85,7 @@ def serve(home: Path, runtime_for: Callable[[Path], Runtime], listen: str, tls_c
     def ssl_context(config: Any, default_factory: Any) -> ssl.SSLContext:
         return context  # made once, before the fork (gunicorn asks for one per connection)
 
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
-                        format="%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
+    serving_default("info")  # one line per request (s1spki.est), in the format and place the CLI was given
     options = {
         "bind": [address],
         "workers": workers,
@@ -104,4 +102,14 @@ def serve(home: Path, runtime_for: Callable[[Path], Runtime], listen: str, tls_c
         "limit_request_line": 1024,
         "limit_request_fields": 50,
     }
-    _Gunicorn(EstApp(home, runtime_for), options).run()
+    _Gunicorn(_fresh_correlation(EstApp(home, runtime_for)), options).run()
+
+
+def _fresh_correlation(app: EstApp) -> Callable[..., Iterable[bytes]]:
+    """Each request's log lines name its own audit record, never the previous request's (a worker serves many)."""
+
+    def serve_one(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        bind_correlation(None)
+        return app(environ, start_response)
+
+    return serve_one

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Self
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from s1spki.oplog import parse_format, parse_level, parse_target
 from s1spki.values.datafile import list_of, refusal
 from s1spki.values.strict_model import StrictTable
 
@@ -61,6 +62,14 @@ class AuditTable(StrictTable):
         return self
 
 
+class LoggingTable(StrictTable):
+    """[logging]: this node's operational logs (s1spki/oplog.py); the command line and S1SPKI_LOG_* win."""
+
+    level: Annotated[str, AfterValidator(parse_level)] = "warning"
+    format: Annotated[str, AfterValidator(parse_format)] = "plain"
+    to: Annotated[str, AfterValidator(parse_target)] = "stderr"
+
+
 class ConfigFile(StrictTable):
     ca: CaTable
     database: DatabaseTable
@@ -71,3 +80,4 @@ class ConfigFile(StrictTable):
     audit_hsm: HsmTable | None = None
     credentials: CredentialsTable = CredentialsTable()
     audit: AuditTable = AuditTable()
+    logging: LoggingTable = LoggingTable()

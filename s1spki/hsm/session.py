@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hmac
+import logging
 import os
 import threading
 import time
@@ -38,6 +39,9 @@ from s1spki.errors import HsmError, NotFound
 from s1spki.hsm.settings import HsmSettings
 from s1spki.hsm.softhsm import check_softhsm_conf
 from s1spki.hsm.translate import PIN_ERRORS, is_transient, pin_error, translate
+from s1spki.oplog import fields
+
+log = logging.getLogger("s1spki.hsm")
 
 T = TypeVar("T")
 
@@ -294,6 +298,16 @@ class TokenConnection:
         )
 
     def _login(self, lib: Library) -> None:
+        """Open the session and log in (logged: the outcome, never the PIN)."""
+        where = fields(token=self.token_label, module=self.module)
+        try:
+            self._open_and_log_in(lib)
+        except HsmError as exc:  # the command reports it; a long-running server's log keeps it
+            log.info("HSM login to token %r failed: %s", self.token_label, exc.message, extra=where)
+            raise
+        log.info("HSM session opened on token %r", self.token_label, extra=where)
+
+    def _open_and_log_in(self, lib: Library) -> None:
         """Open the session and log in; after a general or device error, or no token found, the module is
         initialised again and the login tried again (LOGIN_ATTEMPTS in all), never after a PIN error."""
         for attempt in range(LOGIN_ATTEMPTS):

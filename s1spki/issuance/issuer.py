@@ -15,6 +15,7 @@ root itself once signed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,8 +28,10 @@ from s1spki.errors import Refused
 from s1spki.issuance.lint_gate import refuse_findings, throwaway_key
 from s1spki.issuance.profile import CaFacts, serial_hex
 from s1spki.lint import LintContext
+from s1spki.oplog import fields
 
 Reserve = Callable[[str], None]  # commits the reservation of a serial (hex) before anything is signed
+log = logging.getLogger("s1spki.issuance")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ def _lint_and_reserve(builder: x509.CertificateBuilder, context: LintContext, re
     refuse_findings(twin.sign(throwaway_key(), hashes.SHA256()) if twin else copy, context, "nothing was signed")
     serial = serial_hex(copy.serial_number)
     reserve(serial)
+    log.debug("linted, serial %s reserved", serial, extra=fields(serial=serial))
     return Prepared(builder, None if twin else copy.tbs_certificate_bytes, serial, context, owner)
 
 

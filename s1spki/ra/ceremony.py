@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -24,12 +25,15 @@ from s1spki.errors import NotFound, PolicyRefused
 from s1spki.issuance.issuer import RootIssuer
 from s1spki.issuance.lint_gate import lint_context, throwaway_key
 from s1spki.issuance.profile import ca_builder, ca_name, new_serial, serial_hex
+from s1spki.oplog import fields
 from s1spki.ra.cas import open_issuer
 from s1spki.ra.issue import reserve_serial
 from s1spki.store import CaRecord, Duplicate
 from s1spki.values.canonical import canonical_json
 from s1spki.values.clock import iso
 from s1spki.values.names import common_name
+
+log = logging.getLogger("s1spki.ra")
 
 
 def slug(name: str) -> str:
@@ -139,6 +143,8 @@ def run_ceremony(cmd: Command, kind: str, ca_name_text: str | None,
             staging.unlink(missing_ok=True)
             raise PolicyRefused(exc.message) from None
         os.replace(staging, path)
+    log.info("certificate issued: %s CA %s, serial %s by %s", kind, name, serial_text, issuer_cn,
+             extra=fields(serial=serial_text, ca=issuer_cn, subject=name, kind=kind))
     record = cmd.reader.ca(name)
     assert record is not None
     return record, path

@@ -31,6 +31,7 @@ from s1spki.errors import AuthError, PolicyRefused, S1spkiError
 from s1spki.issuance.approvals import count_approvals, digest_of, est_facts, request_digest
 from s1spki.issuance.intake import CertificationRequest, EstHints, est_hints, parse_request
 from s1spki.issuance.registration import RequestSubject, check_request, refuse_known_key
+from s1spki.oplog import bind_correlation
 from s1spki.ra import revocation
 from s1spki.ra.cas import issuing_ca
 from s1spki.ra.issue import ToIssue, _claimant, issue_certificate, stale_claim, subject_of
@@ -289,6 +290,7 @@ def _record_reenrolment(cmd: Command, event: AuditEvent, original: RequestRecord
                        renews=f"{target.issuer_cn}/{target.serial}", rule=rule,
                        request_der_b64=base64.b64encode(request.der).decode("ascii"))
     submit = dataclasses.replace(submit, correlation_id=event.correlation_id)
+    bind_correlation(event.correlation_id)
     with cmd.store.change(submit) as tx:
         request_id = tx.add_request({
             "org_id": org_id, "aro_id": aro_id, "role": original.role, "key_usage": original.key_usage,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import socket
 import uuid
@@ -28,6 +29,7 @@ from s1spki.issuance.issuer import Reserve
 from s1spki.issuance.lint_gate import lint_context
 from s1spki.issuance.profile import end_entity_builder, end_entity_name, new_serial
 from s1spki.issuance.registration import RequestSubject, check_request, refuse_known_key
+from s1spki.oplog import fields
 from s1spki.ra.cas import issuing_ca, open_issuer
 from s1spki.store import CaRecord, CertificateRecord, Duplicate, RequestRecord, StoreReader
 from s1spki.values.clock import parse_iso
@@ -35,6 +37,7 @@ from s1spki.values.clock import parse_iso
 # A claim on a request older than this, by a command on another host, is taken to be of a command that died
 # (on this host, a claim whose process is gone is taken over at once).
 CLAIM_LEASE = timedelta(minutes=10)
+log = logging.getLogger("s1spki.ra")
 
 
 def _claimant() -> str:
@@ -225,10 +228,13 @@ def issue_certificate(cmd: Command, event: AuditEvent, what: ToIssue) -> Certifi
                 key_usage=pending.key_usage)
             tx.mark_request_issued(request_id, certificate_id, what.claimant)
             record = tx.reader.certificate(certificate_id)  # as stored, read in the transaction that stores it
+            cmd.runtime.seams.reached("certificate-written")  # inside the transaction, before its audit record
     except Duplicate as exc:
         raise PolicyRefused(f"{exc.message}: the signed certificate was discarded and serial {prepared.serial} "
                             "stays reserved, unissued") from None
     assert record is not None
+    log.info("certificate issued: serial %s by %s", prepared.serial, ca.name,
+             extra=fields(serial=prepared.serial, ca=ca.name, certificate_id=certificate_id, request_id=request_id))
     return record
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from s1spki.command import Authorisation, Command
 from s1spki.errors import IntegrityRefused, NotFound, PolicyRefused
 from s1spki.issuance.lint_gate import lint_context, refuse_findings
 from s1spki.issuance.profile import ca_builder, ca_name, new_serial, serial_hex
+from s1spki.oplog import fields
 from s1spki.ra.cas import open_issuer, root_ca
 from s1spki.ra.ceremony import key_label_for, slug, stamp
 from s1spki.ra.issue import reserve_serial
@@ -46,6 +48,7 @@ from s1spki.values.names import common_name
 
 REQUEST, RESPONSE = "ceremony.issuing", "ceremony.sign-issuing"
 IMPORT = "ceremony.import-issuing"
+log = logging.getLogger("s1spki.ra")
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,8 @@ def sign_issuing(cmd: Command, bundle_path: Path, expected: str | None, out: Pat
                                    subject_cn=request.ca_name, role=cmd.policy.issuing_role)
         except Duplicate as exc:
             raise PolicyRefused(f"{exc.message}: nothing was stored") from None
+        log.info("certificate issued: issuing CA %s, serial %s by %s", request.ca_name, serial, root.name,
+                 extra=fields(serial=serial, ca=root.name, subject=request.ca_name, kind="issuing"))
         cmd.runtime.seams.reached("issuing-response-recorded")
         path = _bundle_path(cmd, out, "issuing-response", request.ca_name, signed_at)
         write_bundle(path, "issuing-response", body, attestations)

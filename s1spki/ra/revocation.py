@@ -13,6 +13,7 @@ certificateHold and no un-revoking.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -22,6 +23,7 @@ from s1spki.command import Authorisation, Command
 from s1spki.errors import NotFound, PolicyRefused, S1spkiError, UsageError
 from s1spki.issuance.crl import entry_der
 from s1spki.issuance.issuer import Issuer
+from s1spki.oplog import bind_correlation, fields
 from s1spki.ra import crl
 from s1spki.ra.cas import open_issuer
 from s1spki.store import CaRecord, CertificateRecord
@@ -31,6 +33,7 @@ from s1spki.values.clock import iso
 OPERATIONS = {"end-entity": "cert.revoke", "issuing": "ca.revoke"}
 # Who may ask for a revocation (spec 5): "aro:<name>" is an active ARO of the certificate's organisation.
 REQUESTERS = {"ra": "the RA on its own initiative", "pma": "the policy management authority"}
+log = logging.getLogger("s1spki.ra")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ def revoke(cmd: Command, serial: str, issuer: str | None, reason: str,
            requested_by: str = "ra") -> Revoked:
     """Revoke a certificate and issue the new CRL or ARL at once (spec 5)."""
     recorded = record_revocation(cmd, serial, issuer, reason, requested_by)
+    cmd.runtime.seams.reached("revocation-recorded")
     try:
         issued = crl.issue(cmd, recorded.signer, recorded.issuer, recorded.crl_event)
     except S1spkiError as exc:
@@ -99,10 +103,13 @@ def record_revocation(cmd: Command, serial: str, issuer: str | None, reason: str
                                 eui64=certificate.eui64, role=certificate.role, key_usage=certificate.key_usage)
         with cmd.store.change(done) as tx:
             tx.revoke_certificate(certificate.id, values)
+    log.info("certificate revoked: serial %s by %s (%s)", certificate.serial, certificate.issuer_cn, reason,
+             extra=fields(serial=certificate.serial, ca=certificate.issuer_cn, reason=reason))
     revocation = cmd.reader.revocation(certificate.id)
     assert revocation is not None
     crl_event = cmd.event(crl.OPERATIONS[crl.kind_of(signer)], "crl", signer.name, actor=auth.actor,
                           actor_role=auth.actor_role, cause=f"{operation} {_name(certificate)}")
+    bind_correlation(event.correlation_id)  # the CRL's records carry the revocation's correlation id
     return Recorded(certificate, revocation, signer, signing_issuer,
                     dataclasses.replace(crl_event, correlation_id=event.correlation_id))
 
@@ -119,6 +126,12 @@ def _check(cmd: Command, certificate: CertificateRecord, reason: str) -> CaRecor
     if certificate.status != "valid":
         previous = cmd.reader.revocation(certificate.id)
         when = f" ({previous.reason}, {previous.revoked_at})" if previous else ""
+        if previous is not None and not _listed(cmd, certificate):
+            what, command = ("ARL", "crl arl --as NAME --as NAME") if certificate.kind == "issuing" else \
+                ("CRL", "crl issue --as NAME")
+            raise PolicyRefused(f"certificate {_name(certificate)} is already {certificate.status}{when}, but is on "
+                                f"no {what} yet (the command that revoked it ended first): issue the {what} with "
+                                f"`s1spki {command}`")
         raise PolicyRefused(f"certificate {_name(certificate)} is already {certificate.status}{when}")
     if reason not in cmd.policy.revocation_reasons:
         never = " (S1SPKI never suspends a certificate)" if reason == "certificateHold" else ""
@@ -132,6 +145,17 @@ def _check(cmd: Command, certificate: CertificateRecord, reason: str) -> CaRecor
         raise PolicyRefused(f"the issuer {signer.name!r} of {_name(certificate)} is itself revoked: its certificates "
                             "are no longer valid anywhere")
     return signer
+
+
+def _listed(cmd: Command, certificate: CertificateRecord) -> bool:
+    """Whether the current CRL or ARL of the certificate's issuer lists it."""
+    from cryptography import x509
+
+    current = cmd.reader.crl(certificate.issuer_cn)
+    if current is None or current.der is None:
+        return False
+    listing = x509.load_der_x509_crl(current.der)
+    return listing.get_revoked_certificate_by_serial_number(int(certificate.serial, 16)) is not None
 
 
 def _requester(cmd: Command, certificate: CertificateRecord, requested_by: str) -> str:

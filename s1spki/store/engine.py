@@ -3,18 +3,26 @@
 SQLite: WAL, FULL sync (a CA must not lose a committed issuance), a busy timeout, foreign keys on, and
 `BEGIN IMMEDIATE` for writers so two processes never both read-then-upgrade into a deadlock (readers use a
 deferred BEGIN and never block writers). PostgreSQL: the audit head row update serialises audited writers
-(schema.audit_head).
+(schema.audit_head); a pooled connection is pinged before use, so that a long-running process (`est serve`) outlives
+a restart of the server.
+
+Failures reach the user as one line (exit 5): a database that cannot be reached, or a full disk, said as such
+(SQLite reports a full disk as "disk I/O error" when it cannot grow its WAL or shared-memory file).
 """
 
 from __future__ import annotations
 
+import os
+import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from s1spki.errors import StoreError
+from s1spki.errors import DiskFull, StoreError
 
 WRITE_OPTION = "s1spki_write"
 
@@ -28,14 +36,62 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+# Below this much free space, an SQLite I/O error in the database's folder is the disk being full.
+FULL_BELOW_BYTES = 1 << 20
+_SQLITE_FULL_CODES = (sqlite3.SQLITE_FULL,)
+_SQLITE_DISK_CODES = (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_FULL)
+PG_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
 def make_engine(url: str) -> Engine:
     try:
-        engine = sa.create_engine(url, future=True)
+        sqlite = sa.engine.make_url(url).get_backend_name() == "sqlite"
+        # a server may restart under a long-running process: a pooled connection is checked before it is used
+        engine = sa.create_engine(url, future=True, **({} if sqlite else {"pool_pre_ping": True}))
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise StoreError(f"database URL in s1spki.toml is not usable: {type(exc).__name__}") from None
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
+    _say_disk_full(engine)
     return engine
+
+
+def _say_disk_full(engine: Engine) -> None:
+    folder = _sqlite_folder(engine)
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _on_error(context: sa.engine.ExceptionContext) -> None:
+        where = disk_full_at(context.original_exception, folder)
+        if where is not None:
+            raise DiskFull(where) from None
+
+
+def _sqlite_folder(engine: Engine) -> Path | None:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).resolve().parent
+
+
+def disk_full_at(error: BaseException, sqlite_folder: Path | None) -> str | None:
+    """Where the disk is full, if that is what `error` (a driver's) means; None otherwise."""
+    if isinstance(error, sqlite3.Error) and sqlite_folder is not None:
+        code = getattr(error, "sqlite_errorcode", None)
+        primary = code & 0xFF if isinstance(code, int) else None
+        if primary in _SQLITE_FULL_CODES or (primary in _SQLITE_DISK_CODES and _nearly_full(sqlite_folder)):
+            return f"{sqlite_folder} (the database's folder)"
+        return None
+    if getattr(error, "sqlstate", None) == PG_DISK_FULL or "No space left on device" in str(error):
+        return "the PostgreSQL server (its data directory)"
+    return None
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        stat = os.statvfs(folder)
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize < FULL_BELOW_BYTES
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -56,13 +112,25 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
 
 
+_SECRETS = (re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE), re.compile(r"(://[^:/@\s]*:)[^@\s]*(@)"))
+
+
+def _scrubbed(text: str) -> str:
+    """A driver's message with any password it quotes (a connection string, a URL) blanked."""
+    text = _SECRETS[0].sub(r"\1***", text)
+    return _SECRETS[1].sub(r"\1***\2", text)
+
+
 @contextmanager
 def translated_errors(what: str) -> Iterator[None]:
     """Turn driver failures into StoreError (exit 5) naming the operation, never the URL's password."""
     try:
         yield
     except sa.exc.OperationalError as exc:
-        reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+        reason = _scrubbed(str(exc.orig).strip().splitlines()[0]) if exc.orig and str(exc.orig).strip() \
+            else type(exc).__name__
+        if exc.connection_invalidated or "connection" in reason.lower() or "server" in reason.lower():
+            reason += ": check that the database server is running and reachable, then retry"
         raise StoreError(f"database unavailable while {what}: {reason}") from None
     except sa.exc.DBAPIError as exc:
         if isinstance(exc, sa.exc.IntegrityError):

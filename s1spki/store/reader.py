@@ -20,6 +20,7 @@ from s1spki.store.records import (
     CaRecord,
     CertificateRecord,
     CheckRecord,
+    CrlNumberRecord,
     CrlRecord,
     OfficerRecord,
     OperatorRecord,
@@ -27,6 +28,7 @@ from s1spki.store.records import (
     RequestRecord,
     RevocationRecord,
     SerialRecord,
+    Unlisted,
 )
 
 # Rows fetched at a time by the streamed listings: a listing of any length holds about this many in memory.
@@ -417,6 +419,37 @@ class StoreReader:
         if ca is not None:
             query = query.where(t.crls.c.ca == ca)
         return [_crl(r) for r in self._rows(query, "listing CRLs")]
+
+    def crl_numbers(self, ca: str | None = None) -> list[CrlNumberRecord]:
+        """Every cRLNumber reserved (of `ca`), issued or not, by CA and number."""
+        c = t.crls.c
+        query = (sa.select(c.ca, c.kind, c.crl_number, c.status, c.reserved_at, c.issued_at)
+                 .order_by(c.ca, c.crl_number))
+        if ca is not None:
+            query = query.where(c.ca == ca)
+        return [CrlNumberRecord(r.ca, r.kind, int(r.crl_number), r.status, r.reserved_at, r.issued_at)
+                for r in self._rows(query, "listing cRLNumber reservations")]
+
+    def unlisted(self) -> list[Unlisted]:
+        """The CAs with revocations on no CRL or ARL yet. A CA's every CRL lists all its revocations (none is ever
+        taken back), so those beyond the entry count of its current one are on none."""
+        revoked = (sa.select(sa.func.count()).select_from(t.revocations)
+                   .where(t.revocations.c.issuer_cn == t.cas.c.name).scalar_subquery())
+        listed = (sa.select(t.crls.c.entries).where(t.crls.c.ca == t.cas.c.name, t.crls.c.status == "issued")
+                  .order_by(t.crls.c.crl_number.desc()).limit(1).scalar_subquery())
+        query = (sa.select(t.cas.c.name, t.cas.c.kind, t.certificates.c.status, revoked.label("revoked"),
+                           sa.func.coalesce(listed, 0).label("listed"))
+                 .join(t.certificates, t.certificates.c.id == t.cas.c.certificate_id).order_by(t.cas.c.id))
+        gaps = [(r.name, r.kind, r.status, int(r.revoked) - int(r.listed))
+                for r in self._rows(query, "counting revocations on no CRL") if int(r.revoked) > int(r.listed)]
+        return [Unlisted(name, kind, status, missing, self.latest_revocations(name, missing)[-1].revoked_at)
+                for name, kind, status, missing in gaps]
+
+    def latest_revocations(self, issuer_cn: str, count: int) -> list[RevocationRecord]:
+        """The `count` latest revocations of certificates `issuer_cn` issued, newest first."""
+        query = (sa.select(t.revocations).where(t.revocations.c.issuer_cn == issuer_cn)
+                 .order_by(t.revocations.c.id.desc()).limit(count))
+        return [_revocation(r) for r in self._rows(query, "listing revocations")]
 
 
 class AuditSnapshot:

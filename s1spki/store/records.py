@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+
+from s1spki.values.clock import parse_iso
 
 
 @dataclass(frozen=True)
@@ -227,3 +230,42 @@ class CrlRecord:
         return {"ca": self.ca, "kind": self.kind, "crl_number": self.number, "this_update": self.this_update,
                 "next_update": self.next_update, "entries": self.entries, "sha256": self.sha256,
                 "issued_at": self.issued_at}
+
+
+@dataclass(frozen=True)
+class CrlNumberRecord:
+    """A cRLNumber reserved for a CA: issued, or reserved and never used (the command that reserved it ended before
+    storing its CRL, or another process stored a higher number first)."""
+
+    ca: str
+    kind: str  # crl | arl
+    number: int
+    status: str  # reserved | issued
+    reserved_at: str
+    issued_at: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ca": self.ca, "kind": self.kind, "crl_number": self.number, "status": self.status,
+                "reserved_at": self.reserved_at, "issued_at": self.issued_at, "crl_exists": self.status == "issued"}
+
+
+# A revocation's own command issues its CRL moments after committing it (on SQLite, after waiting for the write lock
+# perhaps); one on no CRL for longer was left by a command that ended first. Before that it may be another node's
+# revocation between its two steps, which nobody else should warn about or issue a CRL for.
+LEFT_BEHIND_AFTER = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Unlisted:
+    """A CA whose revocations outnumber the entries of its current CRL or ARL: `missing` of them are on none yet,
+    the oldest revoked at `since`."""
+
+    ca: str
+    kind: str  # the CA's kind: issuing (lists them on a CRL) or root (on an ARL)
+    status: str  # the CA certificate's status
+    missing: int
+    since: str
+
+    def left_behind(self, now: datetime) -> bool:
+        """Whether the revocations have waited for their CRL longer than their own command would take."""
+        return parse_iso(self.since) + LEFT_BEHIND_AFTER <= now

@@ -95,6 +95,7 @@ COMMANDS: dict[str, Command] = {
         _root(ca).ok("--json", "crl", "arl", "--as", "alice", "--as", "bob").json()),
     "policy.adopt": lambda ca, actor: (_change_policy(ca), ["policy", "adopt"])[1],
     "audit.export": lambda ca, actor: ["audit", "export", "--out", str(ca.work / f"export{_n()}.jsonl")],
+    "db.backup": lambda ca, actor: ["db", "backup", str(ca.work / f"backup{_n()}.s1db")],
 }
 
 
