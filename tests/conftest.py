@@ -1,10 +1,14 @@
-"""Fixtures that drive the real `s1spki` command against real SoftHSM tokens and SQLite databases.
+"""Fixtures that drive the real `s1spki` command against real SoftHSM tokens and real databases.
 
 A session-wide template is built once through the CLI: a root home (its own tokens, database and custodians,
 the root ceremony) and an online home that pins its root (credentials, init with private SoftHSM tokens, the
 issuing ceremony's bundles carried between the two, two organisations). Each test gets its own copy of both
 homes, each copy's SoftHSM config pointed at the copy's own token directory; `ca` is the online home and
 `ca.root` the root home.
+
+The online home's store is SQLite unless the test module is marked `both_engines` (tests/support/engines.py):
+then each test runs on SQLite and on PostgreSQL, the PostgreSQL copy a database made from the template's by
+`CREATE DATABASE ... TEMPLATE` and named in the copied home's s1spki.toml.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import re
 import shutil
 import sqlite3
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.support import launcher
+from tests.support import engines, launcher
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE = REPO.parent / "shared" / "reference" / "gbcs-test-certs"
@@ -101,11 +106,17 @@ class CaHome:
     """One test's CA home, with helpers to run commands and look at the store; `root` is the root home an
     online home pins (None for the root home itself)."""
 
-    def __init__(self, home: Path, work: Path, root: CaHome | None = None) -> None:
+    def __init__(self, home: Path, work: Path, root: CaHome | None = None, database_url: str | None = None) -> None:
         self.home = home
         self.work = work
         self.root = root
         self._csrs = 0
+        # None: the home's SQLite file; else the PostgreSQL database its s1spki.toml names
+        self.database_url = database_url
+
+    @property
+    def engine(self) -> str:
+        return "sqlite" if self.database_url is None else "postgresql"
 
     def run(self, *args: str, env: dict[str, str] | None = None, seams: bool = False) -> Result:
         """Run s1spki; with `seams`, through the test-only entry point that reads S1SPKI_TEST_* (tests/support)."""
@@ -178,23 +189,35 @@ class CaHome:
         issuing = self.ok("--json", "cert", "list", "--kind", "issuing").json()[0]
         return self.export(root["id"], "root.pem"), self.export(issuing["id"], "issuing.pem")
 
-    def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.home / "s1spki.db")
+    def db(self) -> Any:
+        """A DB-API connection to the store as a database writer has it: sqlite3, or psycopg taking the same SQL
+        (tests/support/engines.py PgConnection)."""
+        if self.database_url is None:
+            return sqlite3.connect(self.home / "s1spki.db")
+        return engines.PgConnection(self.database_url)
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every table but the audit trail, for 'nothing changed' checks."""
-        with self.db() as conn:
-            tables = [r[0] for r in conn.execute("select name from sqlite_master where type='table'")]
-            return {t: sorted(conn.execute(f"select * from {t}").fetchall(), key=repr)
-                    for t in tables if t not in ("audit", "audit_head", "audit_checkpoints")}
+        conn = self.db()
+        try:
+            return {t: sorted((tuple(r) for r in conn.execute(f"select * from {t}").fetchall()), key=repr)
+                    for t in engines.tables(conn, self.engine)
+                    if t not in ("audit", "audit_head", "audit_checkpoints")}
+        finally:
+            conn.close()
 
     def audit(self) -> list[dict[str, Any]]:
-        with self.db() as conn:
+        conn = self.db()
+        try:
             conn.row_factory = sqlite3.Row
             return [dict(r) for r in conn.execute("select * from audit order by seq")]
+        finally:
+            conn.close()
 
 
-def _build_template(base: Path) -> Path:
+def _build_template(base: Path, database_url: str | None = None) -> Path:
+    """The template homes; the online home's store at `database_url` (PostgreSQL) if given. The root home stays
+    on SQLite on both engines: the offline root is one machine with a store of its own, never shared."""
     home, root = base / "home", base / "root"
     secrets = base / "secrets"
     secrets.mkdir()
@@ -220,13 +243,19 @@ def _build_template(base: Path) -> Path:
     root_pem = base / "root.pem"
     assert run_s1spki(root, "cert", "export", str(root_record["id"]), "--out", str(root_pem)).code == 0
     (base / "root.sha256").write_text(root_record["sha256_fingerprint"])
+    return _build_online(base, database_url)
+
+
+def _build_online(base: Path, database_url: str | None) -> Path:
+    """The online home's part of the template, under a root home and operators' credentials already in `base`."""
+    home, root, root_pem = base / "home", base / "root", base / "root.pem"
     people = []
     for person, kind in PEOPLE.items():
         flag = "--custodian" if kind == "custodian" else "--ra-manager"
         people += [flag, f"{person}={home / 'credentials' / f'{person}.pub.pem'}"]
     steps = [
-        ["init", "--softhsm", "--root-cert", str(root_pem), "--root-fingerprint", root_record["sha256_fingerprint"],
-         *people],
+        ["init", "--softhsm", "--root-cert", str(root_pem), "--root-fingerprint", (base / "root.sha256").read_text(),
+         *people, *(["--database-url", database_url] if database_url else [])],
         *[["operator", "add", person, "--role", role, "--public-key", str(home / "credentials" / f"{person}.pub.pem"),
            *GRANTED_BY[role]] for person, role in OTHER_STAFF.items()],
     ]
@@ -261,6 +290,65 @@ def ca_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _build_template(tmp_path_factory.mktemp("template"))
 
 
+@dataclass(frozen=True)
+class PgTemplate:
+    """The template homes with the online home's store in a PostgreSQL database of their own."""
+
+    base: Path
+    server: str  # the server's URL (its superuser's database)
+    database: str
+    url: str
+
+
+@pytest.fixture(scope="session")
+def ca_template_pg(ca_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgTemplate]:
+    server = engines.server_url()
+    name = engines.unique_name("s1spki_template")
+    url = engines.create_database(server, name)
+    try:
+        yield PgTemplate(_build_online(_beside_root(ca_template, tmp_path_factory.mktemp("template_pg")), url),
+                         server, name, url)
+    finally:
+        engines.drop_database(server, name)
+
+
+def _beside_root(template: Path, base: Path) -> Path:
+    """The SQLite template's root home, operators' credentials and secrets in `base`, for another online home: the
+    root signs its issuing CA too (saving a second root, its tokens and ceremony)."""
+    copy_home(template / "root", base / "root")
+    shutil.copytree(template / "secrets", base / "secrets")
+    shutil.copytree(template / "home" / "credentials", base / "home" / "credentials")
+    for name in ("root.pem", "root.sha256"):
+        shutil.copy2(template / name, base / name)
+    return base
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker(engines.MARKER):
+        metafunc.parametrize("engine", engines.ENGINES, indirect=True)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine of the test's store: "sqlite" unless the test is marked `both_engines`. On PostgreSQL a missing
+    server skips the test (fails it under CI=true)."""
+    chosen = str(getattr(request, "param", "sqlite"))
+    if chosen == "postgresql":
+        engines.server_url()
+    return chosen
+
+
+@pytest.fixture
+def store_url(engine: str, tmp_path: Path) -> Iterator[str]:
+    """An empty store's URL on the test's engine (a new database on PostgreSQL, dropped afterwards)."""
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    server, name = engines.server_url(), engines.unique_name("t")
+    yield engines.create_database(server, name)
+    engines.drop_database(server, name)
+
+
 def pinned_root(template: Path) -> list[str]:
     """The `init` arguments of an online home that pins the template's root."""
     return ["--root-cert", str(template / "root.pem"), "--root-fingerprint", (template / "root.sha256").read_text()]
@@ -276,11 +364,25 @@ def copy_home(template: Path, target: Path) -> Path:
 
 
 @pytest.fixture
-def ca(ca_template: Path, tmp_path: Path) -> CaHome:
+def ca(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CaHome]:
     work = tmp_path / "work"
     work.mkdir()
-    root = CaHome(copy_home(ca_template / "root", tmp_path / "root"), work)
-    return CaHome(copy_home(ca_template / "home", tmp_path / "home"), work, root)
+    if engine == "sqlite":
+        template: Path = request.getfixturevalue("ca_template")
+        root = CaHome(copy_home(template / "root", tmp_path / "root"), work)
+        yield CaHome(copy_home(template / "home", tmp_path / "home"), work, root)
+        return
+    pg: PgTemplate = request.getfixturevalue("ca_template_pg")
+    name = engines.unique_name("t")
+    url = engines.create_database(pg.server, name, template=pg.database)
+    try:
+        root = CaHome(copy_home(pg.base / "root", tmp_path / "root"), work)
+        home = copy_home(pg.base / "home", tmp_path / "home")
+        config = home / "s1spki.toml"
+        config.write_text(config.read_text().replace(pg.url, url))
+        yield CaHome(home, work, root, url)
+    finally:
+        engines.drop_database(pg.server, name)
 
 
 def assert_refused(ca: CaHome, result: Result, code: int, before: dict[str, Any], audit_before: int,

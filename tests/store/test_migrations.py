@@ -1,5 +1,6 @@
 """Schema migrations: the migrated schema is the code's, a store made before migrations is stamped at the
-baseline (not refused, not changed), a store newer than the code is refused, and `db status`/`db upgrade`."""
+baseline (not refused, not changed), a store newer than the code is refused, and `db status`/`db upgrade`; on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -21,9 +24,11 @@ from s1spki.values.clock import Clock
 from tests.cli.audit.tamper import open_db
 from tests.conftest import CaHome
 
+pytestmark = pytest.mark.both_engines
 
-def test_the_migrated_schema_is_the_one_the_code_uses(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    store = Store.create(f"sqlite:///{tmp_path / 'new.db'}", Clock(), "home")
+
+def test_the_migrated_schema_is_the_one_the_code_uses(store_url: str) -> None:
+    store = Store.create(store_url, Clock(), "home")
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), t.metadata) == []
         assert migrations.current_revision(conn) == migrations.HEAD
@@ -47,9 +52,12 @@ with pkcs11.lib(module).get_token(token_label="s1spki").open(rw=True, user_pin=p
 
 def _as_first_release(ca: CaHome) -> None:
     """Make the home what the first release left: the schema of the baseline (no authenticators, no claims,
-    no revision recorded) and no record key on the token. Done as the old code left it: with sqlite3."""
-    conn = open_db(ca.home / "s1spki.db")  # drops the append-only triggers, as ALTER TABLE needs
-    _requests_as_at_0002(conn, ca.work / "at-0002.db")
+    no revision recorded) and no record key on the token. Done as the old code left it: with sqlite3, or psycopg."""
+    conn = open_db(ca)  # past the append-only triggers (SQLite's ALTER TABLE needs them dropped)
+    if ca.engine == "sqlite":
+        _requests_as_at_0002(conn, ca.work / "at-0002.db")
+    else:
+        _pg_requests_as_at_0002(conn)
     conn.execute("drop index ix_audit_object")
     conn.execute("alter table audit drop column mac")
     for table in ("audit", "audit_checkpoints"):  # revision 0004: node ids
@@ -85,6 +93,17 @@ def _requests_as_at_0002(conn: sqlite3.Connection, scratch: Path) -> None:
     conn.execute(f"insert into requests ({', '.join(columns)}) select {', '.join(columns)} from requests_at_head")
     conn.execute("drop table requests_at_head")
     conn.execute("create index ix_requests_key_sha256 on requests (key_sha256)")
+
+
+def _pg_requests_as_at_0002(conn: Any) -> None:
+    """The requests table as revision 0002 made it on PostgreSQL: a CSR in every request, no enrolment columns;
+    and no TRUNCATE guards (revision 0004)."""
+    for table in ("audit", "audit_checkpoints", "audit_signers", "audit_head"):
+        conn.execute(f"drop trigger {table}_no_truncate on {table}")
+    for column in ("kind", "expires_at", "secret_hash", "renews"):  # renews takes its foreign key with it
+        conn.execute(f"alter table requests drop column {column}")
+    for column in ("csr_der", "key_sha256"):
+        conn.execute(f"alter table requests alter column {column} set not null")
 
 
 def test_a_store_of_the_first_release_is_stamped_upgraded_and_brought_under_authenticators(ca: CaHome) -> None:

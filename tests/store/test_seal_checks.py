@@ -14,15 +14,19 @@ from s1spki.errors import IntegrityRefused
 from s1spki.runtime import Runtime
 from tests.conftest import CaHome
 
+pytestmark = pytest.mark.both_engines
+
 
 def _row(ca: CaHome, table: str, row_id: int) -> dict[str, object]:
-    with ca.db() as conn:
-        conn.row_factory = sqlite3.Row
-        return dict(conn.execute(f"select * from {table} where id = ?", (row_id,)).fetchone())
+    conn = ca.db()
+    conn.row_factory = sqlite3.Row
+    row = dict(conn.execute(f"select * from {table} where id = ?", (row_id,)).fetchone())
+    conn.close()
+    return row
 
 
 def _put_back(ca: CaHome, table: str, row: dict[str, object]) -> None:
-    conn = sqlite3.connect(ca.home / "s1spki.db")
+    conn = ca.db()
     with conn:
         columns = ", ".join(f"{k} = ?" for k in row)
         conn.execute(f"update {table} set {columns} where id = ?", [*row.values(), row["id"]])

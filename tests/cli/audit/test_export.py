@@ -39,6 +39,7 @@ def _files(ca: CaHome, name: str) -> list[Path]:
     return [ca.work / name, ca.work / f"{name}.manifest.json", ca.home / "audit" / "audit-cert.pem"]
 
 
+@pytest.mark.both_engines  # reads the live trail from the store
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_an_auditor_exports_and_the_export_verifies_offline(busy: CaHome, auditor: str, tmp_path: Path,
                                                             fmt: str) -> None:
@@ -70,6 +71,7 @@ def test_an_auditor_exports_and_the_export_verifies_offline(busy: CaHome, audito
     assert demo.code == 0 and "anyone can make an export" in demo.stderr, str(demo)
 
 
+@pytest.mark.both_engines  # reads the live trail from the store
 def test_the_export_is_itself_audited(busy: CaHome, auditor: str) -> None:
     made = export(busy, auditor, "trail.jsonl")
     record = busy.audit()[-1]
@@ -83,6 +85,7 @@ def test_the_export_is_itself_audited(busy: CaHome, auditor: str) -> None:
     assert busy.ok("audit", "verify").code == 0  # and the trail, with the export in it, is signed and whole
 
 
+@pytest.mark.both_engines  # reads the live trail from the store
 def test_only_auditors_export(busy: CaHome) -> None:
     before = len(busy.audit())
     result = busy.run("audit", "export", "--out", str(busy.work / "x.jsonl"), "--as", "carol")
@@ -96,6 +99,7 @@ def test_only_auditors_export(busy: CaHome) -> None:
     assert nobody.code == 4 and "--as" in nobody.stderr, str(nobody)
 
 
+@pytest.mark.both_engines  # reads the live trail from the store
 def test_an_export_covers_the_period_asked_for(busy: CaHome, auditor: str, tmp_path: Path) -> None:
     trail = busy.audit()
     middle = trail[len(trail) // 2]
@@ -112,10 +116,11 @@ def test_an_export_covers_the_period_asked_for(busy: CaHome, auditor: str, tmp_p
     assert wrong.code == 2 and "--from" in wrong.stderr, str(wrong)
 
 
+@pytest.mark.both_engines  # reads the live trail from the store
 def test_an_export_is_refused_while_the_live_trail_does_not_verify(busy: CaHome, auditor: str) -> None:
     from tests.cli.audit.tamper import open_db
 
-    conn = open_db(busy.home / "s1spki.db")
+    conn = open_db(busy)
     conn.execute("delete from audit where seq = 5")
     conn.close()
     result = busy.run("audit", "export", "--out", str(busy.work / "t.jsonl"), "--as", auditor)

@@ -10,9 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from cryptography import x509
 
 from tests.conftest import ACME_ARO, CaHome, run_s1spki
+
+pytestmark = pytest.mark.both_engines
 
 
 def report(ca: CaHome, auditor: str, name: str, *args: str) -> dict[str, Any]:

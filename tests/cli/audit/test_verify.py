@@ -1,18 +1,21 @@
-"""`audit verify` on the live trail: a clean history verifies; every tampering done on the SQLite file or the
-checkpoint file with tools other than s1spki is found, and the one line says which record and what."""
+"""`audit verify` on the live trail: a clean history verifies; every tampering done on the store (the SQLite file,
+the PostgreSQL database) or the checkpoint file with tools other than s1spki is found, and the one line says which
+record and what."""
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.cli.audit.tamper import forged_hash, open_db, rows, set_head, set_payload
+from tests.cli.audit.tamper import copy_store, forged_hash, open_db, put_back, rows, set_head, set_payload
 from tests.conftest import CaHome, Result
+from tests.support.engines import DB_ERRORS
+
+pytestmark = pytest.mark.both_engines
 
 
 def refused(result: Result, seq: int, kind: str) -> None:
@@ -64,19 +67,21 @@ def test_a_checkpoint_is_signed_at_least_every_n_records(ca: CaHome) -> None:
 
 
 def test_the_database_refuses_to_change_or_delete_an_audit_record(ca: CaHome) -> None:
-    with ca.db() as conn:
-        for statement in ("update audit set actor = 'mallory' where seq = 1", "delete from audit where seq = 1",
-                          "delete from audit_checkpoints", "update audit_signers set key_label = 'x'"):
-            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-                conn.execute(statement)
+    statements = ["update audit set actor = 'mallory' where seq = 1", "delete from audit where seq = 1",
+                  "delete from audit_checkpoints", "update audit_signers set key_label = 'x'"]
+    if ca.engine == "postgresql":  # TRUNCATE fires no row trigger
+        statements += [f"truncate {table}" for table in ("audit", "audit_checkpoints", "audit_signers", "audit_head")]
+    for statement in statements:
+        with ca.db() as conn, pytest.raises(DB_ERRORS, match="append-only"):
+            conn.execute(statement)
 
 
-def field_changed(conn: sqlite3.Connection, k: int) -> tuple[int, str]:
+def field_changed(conn: Any, k: int) -> tuple[int, str]:
     conn.execute("update audit set details = replace(details, '\"', '''') where seq = ?", (k,))
     return k, "altered"
 
 
-def field_changed_and_rehashed(conn: sqlite3.Connection, k: int) -> tuple[int, str]:
+def field_changed_and_rehashed(conn: Any, k: int) -> tuple[int, str]:
     row = next(r for r in rows(conn) if r["seq"] == k)
     row["actor"] = "mallory"
     row["hash"] = forged_hash(row["prev_hash"], row)
@@ -84,7 +89,7 @@ def field_changed_and_rehashed(conn: sqlite3.Connection, k: int) -> tuple[int, s
     return k, "altered"
 
 
-def chain_rewritten(conn: sqlite3.Connection, k: int) -> tuple[int, str]:
+def chain_rewritten(conn: Any, k: int) -> tuple[int, str]:
     """A careful attacker: changes a record, recomputes every later hash and the head row."""
     prev = None
     for row in rows(conn):
@@ -101,12 +106,12 @@ def chain_rewritten(conn: sqlite3.Connection, k: int) -> tuple[int, str]:
     return last_good + 1, "altered"
 
 
-def record_deleted(conn: sqlite3.Connection, k: int) -> tuple[int, str]:
+def record_deleted(conn: Any, k: int) -> tuple[int, str]:
     conn.execute("delete from audit where seq = ?", (k,))
     return k, "missing"
 
 
-def record_inserted(conn: sqlite3.Connection, k: int) -> tuple[int, str]:
+def record_inserted(conn: Any, k: int) -> tuple[int, str]:
     """A forged record after record k-1, with a correct chain hash; the rest renumbered to make room."""
     before = next(r for r in rows(conn) if r["seq"] == k - 1)
     conn.execute("update audit set seq = -seq where seq >= ?", (k,))
@@ -120,20 +125,20 @@ def record_inserted(conn: sqlite3.Connection, k: int) -> tuple[int, str]:
     return k, "inserted"
 
 
-def two_swapped(conn: sqlite3.Connection, k: int) -> tuple[int, str]:
+def two_swapped(conn: Any, k: int) -> tuple[int, str]:
     conn.execute("update audit set seq = -1 where seq = ?", (k,))
     conn.execute("update audit set seq = ? where seq = ?", (k, k + 1))
     conn.execute("update audit set seq = ? where seq = -1", (k + 1,))
     return k, "out of order"
 
 
-def tail_cut(conn: sqlite3.Connection, k: int) -> tuple[int, str]:
+def tail_cut(conn: Any, k: int) -> tuple[int, str]:
     last = conn.execute("select max(seq) from audit").fetchone()[0]
     conn.execute("delete from audit where seq > ?", (last - 3,))
     return last - 2, "truncated"
 
 
-def tail_cut_and_covered_up(conn: sqlite3.Connection, k: int) -> tuple[int, str]:
+def tail_cut_and_covered_up(conn: Any, k: int) -> tuple[int, str]:
     """The head row and the database's checkpoints are cut back too; the file outside still knows."""
     last = conn.execute("select max(seq) from audit").fetchone()[0]
     conn.execute("delete from audit where seq > ?", (last - 3,))
@@ -142,7 +147,7 @@ def tail_cut_and_covered_up(conn: sqlite3.Connection, k: int) -> tuple[int, str]
     return last - 2, "rolled back"
 
 
-def checkpoint_signature_altered_in_the_database(conn: sqlite3.Connection, k: int) -> tuple[int, str]:
+def checkpoint_signature_altered_in_the_database(conn: Any, k: int) -> tuple[int, str]:
     seq, signature = conn.execute("select seq, signature from audit_checkpoints where seq >= ? order by seq limit 1",
                                   (k,)).fetchone()
     conn.execute("update audit_checkpoints set signature = ? where seq = ?", (_flip(signature), seq))
@@ -161,7 +166,7 @@ DATABASE_TAMPERING = [field_changed, field_changed_and_rehashed, chain_rewritten
 def test_tampering_with_the_database_is_found_and_named(busy: CaHome, tamper: Callable[..., tuple[int, str]]
                                                          ) -> None:
     k = head(busy) // 2
-    conn = open_db(busy.home / "s1spki.db")
+    conn = open_db(busy)
     seq, kind = tamper(conn, k)
     conn.close()
 
@@ -191,20 +196,13 @@ def test_a_line_of_the_checkpoint_file_that_is_not_a_checkpoint_is_found(busy: C
         result.stderr, str(result)
 
 
-def _backup(source: sqlite3.Connection, target: sqlite3.Connection) -> None:
-    source.backup(target)
-    source.close()
-    target.close()
-
-
 def test_an_older_copy_of_the_database_put_back_is_found(busy: CaHome) -> None:
-    db, old = busy.home / "s1spki.db", busy.work / "old.db"
-    _backup(sqlite3.connect(db), sqlite3.connect(old))
+    old = copy_store(busy)
     old_head = head(busy)
     busy.issue_new()  # what the older copy will not hold
     assert head(busy) > old_head
 
-    _backup(sqlite3.connect(old), sqlite3.connect(db))  # put the older copy back
+    put_back(busy, old)  # put the older copy back
 
     refused(busy.run("audit", "verify"), old_head + 1, "rolled back")
     # and when the CA goes on writing on the older copy, the two histories still disagree
@@ -232,7 +230,7 @@ def test_a_checkpoint_that_cannot_be_written_never_fails_a_command(ca: CaHome) -
 def test_removing_the_audit_key_and_the_checkpoints_never_turns_checkpointing_off(ca: CaHome) -> None:
     """A database writer deletes the audit signer's row and every checkpoint, and the home's audit files: the
     next command fails loudly instead of going on unsigned, and `audit verify` fails, naming the reason."""
-    conn = open_db(ca.home / "s1spki.db")
+    conn = open_db(ca)
     conn.execute("delete from audit_signers")
     conn.execute("delete from audit_checkpoints")
     conn.close()

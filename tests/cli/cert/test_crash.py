@@ -7,7 +7,11 @@ from __future__ import annotations
 import signal
 from collections import Counter
 
+import pytest
+
 from tests.conftest import CaHome
+
+pytestmark = pytest.mark.both_engines
 
 
 def test_kill_after_reserve_leaves_a_reserved_unissued_serial(ca: CaHome) -> None:

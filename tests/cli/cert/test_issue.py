@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from s1spki.lint import LintContext, lint_certificate, pkilint_adapter
 from tests.conftest import ACME_EUI, REFERENCE, CaHome
 
+pytestmark = pytest.mark.both_engines
+
 ECDSA_SHA256_ABSENT_PARAMS = bytes.fromhex("300a06082a8648ce3d040302")
 
 

@@ -3,7 +3,11 @@ with its own reservation and records; one refused stops only itself, and says so
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import OTHER, OTHER_ARO, OTHER_EUI, CaHome
+
+pytestmark = pytest.mark.both_engines
 
 
 def test_all_approved_requests_are_issued_and_a_refused_one_stops_only_itself(ca: CaHome) -> None:

@@ -5,7 +5,6 @@ changed in the database is refused by its authenticator first."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 
@@ -15,6 +14,8 @@ from tests.conftest import CaHome
 REPLACE_KEY = """
 import sys, pkcs11
 from pkcs11 import Attribute, KeyType, ObjectClass
+
+pytestmark = pytest.mark.both_engines
 module, pin, label = sys.argv[1], sys.stdin.read().strip(), sys.argv[2]
 with pkcs11.lib(module).get_token(token_label="s1spki").open(rw=True, user_pin=pin) as session:
     for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY):
@@ -37,7 +38,7 @@ def _replace_token_key(ca: CaHome, label: str) -> None:
 
 def test_an_issuer_whose_hsm_key_is_not_its_certificates_is_refused_before_reserving(ca: CaHome) -> None:
     request_id = ca.submit_approved()
-    with sqlite3.connect(ca.home / "s1spki.db") as conn:
+    with ca.db() as conn:
         [label] = conn.execute("select key_label from cas where kind = 'issuing'").fetchone()
     _replace_token_key(ca, label)
     reserved = ca.ok("--json", "cert", "list", "--reserved").json()

@@ -8,8 +8,12 @@ import os
 import re
 import sys
 
+import pytest
+
 from tests.conftest import ACME, OTHER, OTHER_ARO, OTHER_EUI, CaHome
 from tests.support.terminal import run_on_terminal
+
+pytestmark = pytest.mark.both_engines
 
 
 def _ids(ca: CaHome, *args: str) -> list[int]:

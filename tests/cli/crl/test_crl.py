@@ -10,6 +10,7 @@ import textwrap
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from asn1crypto import core, pem
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
@@ -18,6 +19,8 @@ from s1spki.issuance.profile import serial_hex
 from s1spki.lint import pkilint_adapter
 from tests.cli.crl.helpers import ISSUING, ROOT, current, openssl, revoke
 from tests.conftest import REPO, CaHome, assert_refused
+
+pytestmark = pytest.mark.both_engines
 
 ECDSA_SHA256 = bytes.fromhex("300a06082a8648ce3d040302")  # parameters absent (spec 2.3)
 

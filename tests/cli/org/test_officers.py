@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import ACME, ACME_ARO, ACME_SRO, OTHER, CaHome
+
+pytestmark = pytest.mark.both_engines
 
 
 def _aro(ca: CaHome, name: str, org: str = ACME) -> dict:

@@ -3,7 +3,11 @@ refuses on, for an approval that has expired and for an approver who was withdra
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import CaHome
+
+pytestmark = pytest.mark.both_engines
 
 # rapp/operations.toml: cert.issue approvals are valid 72 h.
 PAST_VALIDITY = {"S1SPKI_TEST_CLOCK_SHIFT": str(73 * 3600)}

@@ -3,7 +3,11 @@ the RAPP adopted before; the refusal names the changed file."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import CaHome
+
+pytestmark = pytest.mark.both_engines
 
 
 def _edit(ca: CaHome, relative: str, old: str, new: str) -> None:

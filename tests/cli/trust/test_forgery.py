@@ -6,15 +6,18 @@ checkpoint an auditor kept."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
-from tests.cli.audit.tamper import forged_hash, open_db, rows, set_head
+import pytest
+
+from tests.cli.audit.tamper import copy_store, forged_hash, open_db, put_back, rows, set_head
 from tests.conftest import CaHome
+
+pytestmark = pytest.mark.both_engines
 
 
 def _forge_record(ca: CaHome) -> int:
     """Append a record with a correct chain hash (the published definition), as a database writer can."""
-    conn = open_db(ca.home / "s1spki.db")
+    conn = open_db(ca)
     last = rows(conn)[-1]
     forged = dict(last, seq=last["seq"] + 1, actor="mallory", event="cert.issue", correlation_id="f" * 36,
                   prev_hash=last["hash"], mac="0" * 64)
@@ -51,7 +54,7 @@ def test_a_forged_record_is_never_signed_and_every_command_says_so(ca: CaHome) -
 
 def test_a_record_without_an_authenticator_is_named(ca: CaHome) -> None:
     ca.issue_new()
-    conn = open_db(ca.home / "s1spki.db")
+    conn = open_db(ca)
     conn.execute("delete from audit_checkpoints where seq = (select max(seq) from audit_checkpoints)")
     conn.execute("update audit set mac = null where seq = (select max(seq) from audit)")
     conn.close()
@@ -66,7 +69,7 @@ def test_a_consistent_rewrite_with_the_checkpoint_file_is_caught(ca: CaHome) -> 
     checkpoint file removed: the authenticators of the rewritten records fail, and a checkpoint an auditor kept
     no longer matches."""
     kept = json.loads((ca.home / "audit" / "checkpoints.jsonl").read_text().splitlines()[-1])
-    conn = open_db(ca.home / "s1spki.db")
+    conn = open_db(ca)
     prev = None
     for row in rows(conn):
         if row["seq"] < 2:
@@ -92,12 +95,9 @@ def test_a_consistent_rewrite_with_the_checkpoint_file_is_caught(ca: CaHome) -> 
 
 
 def test_an_older_database_put_back_with_the_checkpoint_file_deleted_is_caught(ca: CaHome) -> None:
-    old = ca.work / "old.db"
-    with ca.db() as conn, sqlite3.connect(old) as copy:
-        conn.backup(copy)
+    old = copy_store(ca)
     ca.issue_new()
-    with ca.db() as conn, sqlite3.connect(old) as copy:
-        copy.backup(conn)
+    put_back(ca, old)
     (ca.home / "audit" / "checkpoints.jsonl").unlink()
 
     verify = ca.run("audit", "verify")
@@ -113,9 +113,30 @@ def test_a_checkpoint_removed_from_the_database_or_the_file_is_named(ca: CaHome)
     assert cut_file.code == 3 and "checkpoints missing" in cut_file.stderr, str(cut_file)
 
 
-def test_dropping_the_append_only_triggers_is_noticed(ca: CaHome) -> None:
-    with sqlite3.connect(ca.home / "s1spki.db") as conn:
-        conn.execute("drop trigger audit_no_update")
+# How a database writer gets the append-only triggers out of the way, per engine, and the trigger then named
+DEFEATS = {
+    "sqlite": {"dropped": ("audit_no_update", ["drop trigger audit_no_update"]),
+               "defused": ("audit_no_update", ["drop trigger audit_no_update",
+                                               "create trigger audit_no_update before update on audit "
+                                               "begin select 1; end"])},
+    "postgresql": {"dropped": ("audit_append_only", ["drop trigger audit_append_only on audit"]),
+                   "disabled": ("audit_append_only", ["alter table audit disable trigger audit_append_only"]),
+                   "replica only": ("audit_append_only",
+                                    ["alter table audit enable replica trigger audit_append_only"]),
+                   "defused": ("audit_head_append_only",  # the function every trigger runs, made harmless
+                               ["create or replace function s1spki_append_only() returns trigger "
+                                "language plpgsql as 'BEGIN RETURN OLD; END'"])},
+}
+
+
+@pytest.mark.parametrize("how", ["dropped", "disabled", "replica only", "defused"])
+def test_dropping_the_append_only_triggers_is_noticed(ca: CaHome, how: str) -> None:
+    if how not in DEFEATS[ca.engine]:
+        pytest.skip(f"{ca.engine} triggers have no such state")
+    name, statements = DEFEATS[ca.engine][how]
+    with ca.db() as conn:
+        for sql in statements:
+            conn.execute(sql)
     for args in (("cert", "list"), ("audit", "verify")):
         result = ca.run(*args)
-        assert result.code == 3 and "audit_no_update" in result.stderr, str(result)
+        assert result.code == 3 and name in result.stderr, str(result)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import CaHome
+
+pytestmark = pytest.mark.both_engines
 
 
 def test_a_replaced_audit_certificate_in_the_home_is_found(ca: CaHome) -> None:

@@ -10,7 +10,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ACME, CaHome, s1spki_argv
+
+pytestmark = pytest.mark.both_engines
 
 
 def _held(ca: CaHome, point: str, *args: str) -> tuple[subprocess.Popen[str], Path]:

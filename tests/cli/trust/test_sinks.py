@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 
+import pytest
+
+from tests.cli.audit.tamper import copy_store, put_back
 from tests.conftest import CaHome
+
+pytestmark = pytest.mark.both_engines
 
 
 def _add_sinks(ca: CaHome, *sinks: str) -> None:
@@ -38,12 +42,9 @@ def test_an_older_database_put_back_with_the_checkpoint_file_is_caught_by_the_se
     second = ca.work / "other-storage" / "checkpoints.jsonl"
     _add_sinks(ca, str(second))
     ca.ok("org", "register", "First Gas Ltd", "--eui64", "90B3D51F300CCCCC", "--role", "supplier", "--as", "carol")
-    old_db, old_file = ca.work / "old.db", (ca.home / "audit" / "checkpoints.jsonl").read_text()
-    with ca.db() as conn, sqlite3.connect(old_db) as copy:
-        conn.backup(copy)
+    old_db, old_file = copy_store(ca), (ca.home / "audit" / "checkpoints.jsonl").read_text()
     ca.issue_new()
-    with ca.db() as conn, sqlite3.connect(old_db) as copy:  # the backup put back, the file too
-        copy.backup(conn)
+    put_back(ca, old_db)  # the backup put back, the file too
     (ca.home / "audit" / "checkpoints.jsonl").write_text(old_file)
 
     verify = ca.run("audit", "verify")

@@ -1,15 +1,16 @@
-"""The state that grants power, changed with sqlite3 by a database writer who cannot use the HSM: operators
+"""The state that grants power, changed with sqlite3 or psycopg by a database writer who cannot use the HSM: operators
 inserted or given roles, an approved request's content swapped, a withdrawn operator or rejected request put
 back as it was. Each is refused when relied on, with an audit record naming it, and found by `audit verify`."""
 
 from __future__ import annotations
 
-import sqlite3
-
+import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tests.cli.audit.tamper import open_db
 from tests.conftest import CaHome, make_csr
+
+pytestmark = pytest.mark.both_engines
 
 
 def _refused_for_integrity(ca: CaHome, *args: str) -> None:
@@ -22,7 +23,7 @@ def _refused_for_integrity(ca: CaHome, *args: str) -> None:
 
 def test_operators_inserted_with_sqlite3_cannot_act(ca: CaHome) -> None:
     """Two rows copied from dave's under new names, with his key: they would submit and approve."""
-    conn = open_db(ca.home / "s1spki.db")
+    conn = open_db(ca)
     row = dict(conn.execute("select * from operators where name = 'dave'").fetchone())
     for name in ("ghost1", "ghost2"):
         values = {k: v for k, v in row.items() if k != "id"} | {"name": name, "key_sha256": name * 8}
@@ -41,7 +42,7 @@ def test_operators_inserted_with_sqlite3_cannot_act(ca: CaHome) -> None:
 
 
 def test_a_role_given_with_sqlite3_is_refused(ca: CaHome) -> None:
-    with sqlite3.connect(ca.home / "s1spki.db") as conn:
+    with ca.db() as conn:
         conn.execute("update operators set roles = 'key_custodian ra_manager' where name = 'carol'")
     _refused_for_integrity(ca, "ceremony", "issuing", "--name", "Rogue CA", "--as", "carol", "--as", "alice")
 
@@ -53,7 +54,7 @@ def test_an_approved_request_whose_content_was_swapped_is_not_issued(ca: CaHome)
     from cryptography import x509
 
     der = x509.load_pem_x509_csr(path.read_bytes()).public_bytes(serialization.Encoding.DER)
-    with sqlite3.connect(ca.home / "s1spki.db") as conn:
+    with ca.db() as conn:
         conn.execute("update requests set csr_der = ? where id = ?", (der, request_id))
     _refused_for_integrity(ca, "cert", "issue", str(request_id), "--as", "carol")
     assert ca.ok("--json", "cert", "list", "--kind", "end-entity").json() == []
@@ -61,7 +62,7 @@ def test_an_approved_request_whose_content_was_swapped_is_not_issued(ca: CaHome)
 
 def test_a_request_that_needs_no_approval_in_the_database_still_needs_one(ca: CaHome) -> None:
     submitted = ca.submit(ca.csr()).json()["id"]
-    with sqlite3.connect(ca.home / "s1spki.db") as conn:
+    with ca.db() as conn:
         conn.execute("""update requests set rule = replace(rule, '"approvals":1', '"approvals":0') where id = ?""",
                      (submitted,))
     _refused_for_integrity(ca, "cert", "issue", str(submitted), "--as", "carol")
@@ -69,10 +70,10 @@ def test_a_request_that_needs_no_approval_in_the_database_still_needs_one(ca: Ca
 
 def test_a_withdrawn_operator_put_back_is_refused(ca: CaHome) -> None:
     """An older version of dave's row, with its older (valid) authenticator, restored after his withdrawal."""
-    with sqlite3.connect(ca.home / "s1spki.db") as conn:
+    with ca.db() as conn:
         old = conn.execute("select status, withdrawn_at, mac, sealed_seq from operators where name = 'dave'").fetchone()
     ca.ok("operator", "withdraw", "dave", "--as", "carol", "--as", "alice")
-    with sqlite3.connect(ca.home / "s1spki.db") as conn:
+    with ca.db() as conn:
         conn.execute("update operators set status = ?, withdrawn_at = ?, mac = ?, sealed_seq = ? where name = 'dave'",
                      old)
     request = ca.submit(ca.csr()).json()["id"]
@@ -82,10 +83,10 @@ def test_a_withdrawn_operator_put_back_is_refused(ca: CaHome) -> None:
 
 def test_a_rejected_request_put_back_is_not_issued(ca: CaHome) -> None:
     request_id = ca.submit(ca.csr()).json()["id"]
-    with sqlite3.connect(ca.home / "s1spki.db") as conn:
+    with ca.db() as conn:
         old = conn.execute("select status, mac, sealed_seq from requests where id = ?", (request_id,)).fetchone()
     ca.ok("request", "reject", str(request_id), "--reason", "wrong EUI-64", "--as", "dave")
-    with sqlite3.connect(ca.home / "s1spki.db") as conn:
+    with ca.db() as conn:
         conn.execute("update requests set status = ?, mac = ?, sealed_seq = ? where id = ?", (*old, request_id))
     result = ca.run("cert", "issue", str(request_id), "--as", "carol")
     assert result.code == 3 and "older version" in result.stderr, str(result)
