@@ -97,7 +97,7 @@ def _requests_as_at_0002(conn: sqlite3.Connection, scratch: Path) -> None:
 
 def _pg_requests_as_at_0002(conn: Any) -> None:
     """The requests table as revision 0002 made it on PostgreSQL: a CSR in every request, no enrolment columns;
-    and no TRUNCATE guards (revision 0004)."""
+    and no TRUNCATE guards (revision 0005)."""
     for table in ("audit", "audit_checkpoints", "audit_signers", "audit_head"):
         conn.execute(f"drop trigger {table}_no_truncate on {table}")
     for column in ("kind", "expires_at", "secret_hash", "renews"):  # renews takes its foreign key with it

@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-HEAD = "0004"
+HEAD = "0005"
 BASELINE = "0001"
 VERSION_TABLE = "alembic_version"
 _HERE = Path(__file__).resolve().parent
@@ -65,7 +65,7 @@ SQLITE_GUARDS = {
                             "BEGIN SELECT RAISE(ABORT, 'audit_head is never deleted'); END",
 }
 # PostgreSQL: (table, pg_trigger.tgtype) of each trigger: FOR EACH ROW (1) BEFORE (2) DELETE (8) [UPDATE (16)];
-# and from revision 0004 one per table BEFORE (2) TRUNCATE (32), for each statement
+# and from revision 0005 one per table BEFORE (2) TRUNCATE (32), for each statement
 POSTGRESQL_GUARDS = {f"{table}_append_only": (table, 27) for table in _APPEND_ONLY} | \
     {"audit_head_append_only": ("audit_head", 11)} | \
     {f"{table}_no_truncate": (table, 34) for table in (*_APPEND_ONLY, "audit_head")}

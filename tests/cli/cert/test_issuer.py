@@ -8,14 +8,16 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from s1spki.hsm import find_softhsm_module
 from tests.conftest import CaHome
+
+pytestmark = pytest.mark.both_engines
 
 REPLACE_KEY = """
 import sys, pkcs11
 from pkcs11 import Attribute, KeyType, ObjectClass
-
-pytestmark = pytest.mark.both_engines
 module, pin, label = sys.argv[1], sys.stdin.read().strip(), sys.argv[2]
 with pkcs11.lib(module).get_token(token_label="s1spki").open(rw=True, user_pin=pin) as session:
     for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY):

@@ -5,15 +5,15 @@ the tables could empty the audit trail, its checkpoints or the audit keys withou
 trigger before TRUNCATE runs the same refusal. SQLite has no TRUNCATE (a DELETE without WHERE fires the row
 triggers), so nothing changes there.
 
-Revision ID: 0004
+Revision ID: 0005
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
