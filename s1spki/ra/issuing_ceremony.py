@@ -21,6 +21,7 @@ import base64
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,11 @@ class Written:
                 **self.facts}
 
 
-def _bundle_path(cmd: Command, out: Path | None, kind: str, name: str, moment: str) -> Path:
-    return out or cmd.runtime.home / "bundles" / f"{kind}-{slug(name)}-{stamp(moment)}.json"
+def _bundle_path(cmd: Command, out: Path | None, kind: str, name: str, moment: str, body: Mapping[str, Any]
+                 ) -> Path:
+    # the digest's start in the name: two bundles made within one second (a request and its --replace) never
+    # share a file, and the same bundle written again lands on its own file
+    return out or cmd.runtime.home / "bundles" / f"{kind}-{slug(name)}-{stamp(moment)}-{bundle_digest(body)[:12]}.json"
 
 
 def _participants(auth: Authorisation) -> list[dict[str, Any]]:
@@ -129,7 +133,8 @@ def request_issuing(cmd: Command, ca_name_text: str | None, out: Path | None, re
         made = requests_made(cmd, name)
         if made and not replace:
             latest = made[-1]
-            path = _bundle_path(cmd, out, "issuing-request", name, latest["request"]["body"]["requested_at"])
+            path = _bundle_path(cmd, out, "issuing-request", name, latest["request"]["body"]["requested_at"],
+                                latest["request"]["body"])
             write_bundle(path, "issuing-request", latest["request"]["body"], latest["request"]["attestations"])
             return Written(path, latest["request_sha256"], name, True, {"key_label": latest["key_label"]})
         roots = cmd.reader.cas("root")
@@ -161,7 +166,7 @@ def request_issuing(cmd: Command, ca_name_text: str | None, out: Path | None, re
         with cmd.store.change(done):
             pass  # the record is the request: step 3 finds it there, authenticated
         cmd.runtime.seams.reached("issuing-request-recorded")
-        path = _bundle_path(cmd, out, "issuing-request", name, started)
+        path = _bundle_path(cmd, out, "issuing-request", name, started, body)
         write_bundle(path, "issuing-request", body, attestations)
     return Written(path, digest, name, False, {"key_label": label, "supersedes": supersedes})
 
@@ -223,7 +228,7 @@ def sign_issuing(cmd: Command, bundle_path: Path, expected: str | None, out: Pat
         log.info("certificate issued: issuing CA %s, serial %s by %s", request.ca_name, serial, root.name,
                  extra=fields(serial=serial, ca=root.name, subject=request.ca_name, kind="issuing"))
         cmd.runtime.seams.reached("issuing-response-recorded")
-        path = _bundle_path(cmd, out, "issuing-response", request.ca_name, signed_at)
+        path = _bundle_path(cmd, out, "issuing-response", request.ca_name, signed_at, body)
         write_bundle(path, "issuing-response", body, attestations)
     return Written(path, digest, request.ca_name, False, {"serial": serial, "request_sha256": bundle.sha256,
                                                           "sha256_fingerprint": _fingerprint(der)})
@@ -235,7 +240,8 @@ def _refuse_replay(cmd: Command, bundle: Bundle, out: Path | None) -> None:
         if details.get("request_sha256") != bundle.sha256 or "response" not in details:
             continue
         response = details["response"]
-        path = _bundle_path(cmd, out, "issuing-response", response["body"]["ca_name"], response["body"]["signed_at"])
+        path = _bundle_path(cmd, out, "issuing-response", response["body"]["ca_name"], response["body"]["signed_at"],
+                                response["body"])
         write_bundle(path, "issuing-response", response["body"], response["attestations"])
         raise PolicyRefused(f"request {bundle.sha256[:16]}... was signed already on {response['body']['signed_at']} "
                             f"(serial {details['serial']}): not signed again; its response is written again at "
