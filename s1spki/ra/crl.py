@@ -20,6 +20,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -36,8 +38,11 @@ from s1spki.store import CaRecord, Duplicate
 from s1spki.store.records import CrlRecord, Unlisted
 from s1spki.values.clock import iso, parse_iso
 
-# How often to take a new number when other processes keep storing higher-numbered CRLs of the same CA first.
-STORE_ATTEMPTS = 5
+# How often to take a new number when other processes keep storing higher-numbered CRLs of the same CA first,
+# and the longest wait between two tries: a loser waits a random, growing while, so that two processes issuing
+# in step (each storing a higher number while the other signs) fall out of step instead of both giving up.
+STORE_ATTEMPTS = 12
+MAX_BACKOFF_S = 0.5
 OPERATIONS = {"crl": "crl.issue", "arl": "crl.arl"}
 log = logging.getLogger("s1spki.ra")
 
@@ -81,7 +86,9 @@ def issue(cmd: Command, ca: CaRecord, issuer: Issuer, event: AuditEvent) -> CrlR
     with cmd.refusals_recorded(event):
         if ca.certificate.status != "valid":
             raise PolicyRefused(f"CA {ca.name!r} is {ca.certificate.status}: it issues no more {kind.upper()}s")
-        for _ in range(STORE_ATTEMPTS):
+        for attempt in range(STORE_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, min(MAX_BACKOFF_S, 0.01 * 2 ** attempt)))
             number = _reserve(cmd, ca, event)
             if number is None:
                 continue
