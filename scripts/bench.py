@@ -260,14 +260,15 @@ def two_process_figures(app: Runtime, carol: Command, dave: Command, home: Path,
 
 def batch_figures(app: Runtime, carol: Command, dave: Command, args: argparse.Namespace) -> None:
     """`cert issue --all-approved` (ra.issue.issue_all_approved) over --issue approved requests, one process."""
-    from s1spki.ra.issue import issue_all_approved
+    from s1spki.cli.cert import BATCH_SIZE
+    from s1spki.ra.batch import issue_all_approved
 
     requests = [submit_request(carol, ORG, "supplier", "digitalSignature", EUI, None, csr_pem(), ARO).id
                 for _ in range(args.issue)]
     for request_id in requests:
         decide(dave, request_id, "approve")
     start = time.perf_counter()
-    outcome = issue_all_approved(carol)
+    outcome = issue_all_approved(carol, None, BATCH_SIZE)
     took = time.perf_counter() - start
     assert len(outcome.issued) == len(requests) and not outcome.refused, outcome.refused
     FIGURES.update(batch_per_s=len(requests) / took)

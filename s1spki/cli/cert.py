@@ -25,6 +25,10 @@ from s1spki.errors import NotFound, Refused, UsageError
 if TYPE_CHECKING:
     from s1spki.store import CertificateRecord, StoreReader
 
+# `--all-approved` in batches of this many requests (two transactions a batch): what one failed batch transaction
+# sends back to issuing one at a time, and what a crash leaves claimed until the next command takes the claims over
+BATCH_SIZE, MAX_BATCH_SIZE = 50, 1000
+
 app = typer.Typer(help="Certificates: issue, show, list, export and revoke.", no_args_is_help=True)
 
 
@@ -36,22 +40,30 @@ def issue(
                                                    help="The approved request(s) to issue, in turn."),
     ca: str | None = ca_option("The issuing CA, by name, when there are several."),
     all_approved: bool = typer.Option(False, "--all-approved",
-                                      help="Issue every submitted request whose approvals count now, one by one "
+                                      help="Issue every submitted request whose approvals count now (and any a command "
+                                           "that died had claimed), in batches, each request through every gate "
                                            "(exit 3 if any is refused; the others are issued)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, max=MAX_BATCH_SIZE, metavar="N",
+                                          help=f"With --all-approved: requests whose serials are reserved in one "
+                                               f"transaction and whose certificates are stored in one (default "
+                                               f"{BATCH_SIZE})."),
     as_: list[str] = as_option("an operator rapp/ lets issue, for cert.issue"),
 ) -> None:
     """Issue a certificate for each approved request: profile, lint, reserve serial, HSM signature, store.
 
     Several requests are issued one after the other (a progress bar on a terminal); the first refusal stops
-    the run, and the certificates issued before it stay issued."""
+    the run, and the certificates issued before it stay issued. With --all-approved they are issued in batches,
+    and a refusal stops only its own request."""
     from s1spki.cli.progress import progress
     from s1spki.ra.issue import issue_request
 
     cli = get(ctx)
     if all_approved == bool(request_ids):
         raise UsageError("give the request ids or --all-approved")
+    if batch_size is not None and not all_approved:
+        raise UsageError("--batch-size goes with --all-approved")
     if all_approved:
-        _issue_all(cli, ca, as_)
+        _issue_all(cli, ca, as_, batch_size or BATCH_SIZE)
         return
     ids = list(request_ids or ())
     command = cli.command(as_)
@@ -67,10 +79,10 @@ def issue(
     cli.emit(issued[0].as_dict() if len(issued) == 1 else [r.as_dict() for r in issued], None)
 
 
-def _issue_all(cli: CliContext, ca: str | None, as_: list[str]) -> None:
-    from s1spki.ra.issue import issue_all_approved
+def _issue_all(cli: CliContext, ca: str | None, as_: list[str], batch_size: int) -> None:
+    from s1spki.ra.batch import issue_all_approved
 
-    outcome = issue_all_approved(cli.command(as_), ca)
+    outcome = issue_all_approved(cli.command(as_), ca, batch_size)
     data = {"issued": [r.as_dict() for r in outcome.issued],
             "refused": [{"request": i, "error": e.kind, "message": e.message} for i, e in outcome.refused]}
     text = "\n".join([*(f"certificate {r.id} issued for request {r.request_id}: serial {r.serial}"

@@ -4,6 +4,7 @@
                                              certificate is a CA's and it may sign certificates and CRLs
     issuer.prepare(builder, context, reserve) lint (a copy signed by a throwaway key), then `reserve(serial)`
                                              (the use case commits the reservation), ─► a one-shot Prepared
+    issuer.prepare_many(items, reserve_all)  the same for a batch: each linted, the serials reserved together
     issuer.issue(prepared)                   the HSM signs; the signed TBS must be the linted one and the
                                              signature must verify under the certificate's key
 
@@ -16,7 +17,7 @@ root itself once signed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -31,6 +32,8 @@ from s1spki.lint import LintContext
 from s1spki.oplog import fields
 
 Reserve = Callable[[str], None]  # commits the reservation of a serial (hex) before anything is signed
+# commits the reservations of several serials together (a batch): (index of the item, serial) of each item linted
+ReserveAll = Callable[[list[tuple[int, str]]], None]
 log = logging.getLogger("s1spki.issuance")
 
 
@@ -53,10 +56,17 @@ class Prepared:
         self._used[0] = True
 
 
-def _lint_and_reserve(builder: x509.CertificateBuilder, context: LintContext, reserve: Reserve, owner: object,
-                      twin: x509.CertificateBuilder | None = None) -> Prepared:
+def _linted(builder: x509.CertificateBuilder, context: LintContext,
+            twin: x509.CertificateBuilder | None = None) -> x509.Certificate:
+    """A copy of the certificate signed by a throwaway key, once the linter passed it (or its twin)."""
     copy = builder.sign(throwaway_key(), hashes.SHA256())
     refuse_findings(twin.sign(throwaway_key(), hashes.SHA256()) if twin else copy, context, "nothing was signed")
+    return copy
+
+
+def _lint_and_reserve(builder: x509.CertificateBuilder, context: LintContext, reserve: Reserve, owner: object,
+                      twin: x509.CertificateBuilder | None = None) -> Prepared:
+    copy = _linted(builder, context, twin)
     serial = serial_hex(copy.serial_number)
     reserve(serial)
     log.debug("linted, serial %s reserved", serial, extra=fields(serial=serial))
@@ -101,6 +111,23 @@ class Issuer:
     def prepare(self, builder: x509.CertificateBuilder, context: LintContext, reserve: Reserve) -> Prepared:
         """Lint the TBS, then reserve its serial (committed by `reserve`); refused before any reservation."""
         return _lint_and_reserve(builder, context, reserve, self)
+
+    def prepare_many(self, items: Sequence[tuple[x509.CertificateBuilder, LintContext]],
+                     reserve_all: ReserveAll) -> list[Prepared | Refused]:
+        """Lint each TBS, then reserve the serials of those that passed, together (committed by `reserve_all`, told
+        each one's index in `items`); one Prepared or the lint's refusal per item, in order. If `reserve_all`
+        raises, nothing is prepared."""
+        linted: list[x509.Certificate | Refused] = []
+        for builder, context in items:
+            try:
+                linted.append(_linted(builder, context))
+            except Refused as exc:
+                linted.append(exc)
+        reserve_all([(index, serial_hex(c.serial_number)) for index, c in enumerate(linted)
+                     if isinstance(c, x509.Certificate)])
+        return [Prepared(builder, copy.tbs_certificate_bytes, serial_hex(copy.serial_number), context, self)
+                if isinstance(copy, x509.Certificate) else copy
+                for (builder, context), copy in zip(items, linted, strict=True)]
 
     def issue(self, prepared: Prepared) -> x509.Certificate:
         """Sign once with the CA key; refuse if the bytes signed differ from those linted or do not verify."""

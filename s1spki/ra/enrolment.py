@@ -34,7 +34,7 @@ from s1spki.issuance.registration import RequestSubject, check_request, refuse_k
 from s1spki.oplog import bind_correlation
 from s1spki.ra import revocation
 from s1spki.ra.cas import issuing_ca
-from s1spki.ra.issue import ToIssue, _claimant, issue_certificate, stale_claim, subject_of
+from s1spki.ra.issue import ToIssue, issue_certificate, new_claimant, stale_claim, subject_of
 from s1spki.store import CertificateRecord, RequestRecord
 from s1spki.values import names
 from s1spki.values.canonical import canonical_json
@@ -103,7 +103,7 @@ def enrol(cmd: Command, authorisation_id: int, secret: str, csr: bytes, channel:
           ca_name: str | None = None) -> CertificateRecord:
     """A component's first enrolment under an approved authorisation, with its one-time secret."""
     event = cmd.event("est.enroll", "request", str(authorisation_id))
-    claimant = _claimant()
+    claimant = new_claimant()
     with cmd.refusals_recorded(event, undo=lambda tx: tx.release_claim(authorisation_id, claimant)):
         pending = _authorisation(cmd, authorisation_id, secret)
         request = parse_request(csr, cmd.policy.max_request_bytes)
@@ -189,7 +189,7 @@ def reenrol(cmd: Command, client_certificate: bytes | None, csr: bytes, channel:
     principal = cmd.principal
     assert isinstance(principal, Component)
     event = cmd.event("est.reenroll", "certificate", f"{principal.issuer}/{principal.serial}")
-    claimant = _claimant()
+    claimant = new_claimant()
     created: list[int] = []
     with cmd.refusals_recorded(event, undo=lambda tx: [tx.abandon_request(i, claimant) for i in created]):
         current = _current(cmd, client_certificate)

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -25,13 +26,15 @@ from s1spki.command import Command
 from s1spki.errors import NotFound, PolicyRefused, Refused
 from s1spki.issuance.approvals import count_approvals, digest_of
 from s1spki.issuance.intake import CertificationRequest
-from s1spki.issuance.issuer import Reserve
+from s1spki.issuance.issuer import Issuer, Reserve
 from s1spki.issuance.lint_gate import lint_context
 from s1spki.issuance.profile import end_entity_builder, end_entity_name, new_serial
 from s1spki.issuance.registration import RequestSubject, check_request, refuse_known_key
+from s1spki.lint import LintContext
 from s1spki.oplog import fields
 from s1spki.ra.cas import issuing_ca, open_issuer
 from s1spki.store import CaRecord, CertificateRecord, Duplicate, RequestRecord, StoreReader
+from s1spki.store.writer import ChangeTx
 from s1spki.values.clock import parse_iso
 
 # A claim on a request older than this, by a command on another host, is taken to be of a command that died
@@ -40,7 +43,7 @@ CLAIM_LEASE = timedelta(minutes=10)
 log = logging.getLogger("s1spki.ra")
 
 
-def _claimant() -> str:
+def new_claimant() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -79,6 +82,14 @@ def _pending(cmd: Command, request_id: int) -> RequestRecord:
     return pending
 
 
+def reservation_record(event: AuditEvent, issuer_cn: str, serial: str, purpose: str,
+                       request_id: int | None) -> AuditEvent:
+    """The `serial.reserve` record that explains a reserved serial, by the actor of the issuance it is for."""
+    return AuditEvent("serial.reserve", event.actor, event.actor_role, object_type="serial",
+                      object_id=f"{issuer_cn}/{serial}", details={"purpose": purpose, "request_id": request_id},
+                      correlation_id=event.correlation_id, policy_hash=event.policy_hash, rapp_hash=event.rapp_hash)
+
+
 def reserve_serial(cmd: Command, issuer_cn: str, purpose: str, request_id: int | None, event: AuditEvent,
                    claim: tuple[str, str | None] | None = None) -> Reserve:
     """The reservation step a stage calls before anything is signed: committed, with its own audit record. With
@@ -86,10 +97,7 @@ def reserve_serial(cmd: Command, issuer_cn: str, purpose: str, request_id: int |
     command holds it, nothing is reserved."""
 
     def reserve(serial: str) -> None:
-        record = AuditEvent("serial.reserve", event.actor, event.actor_role, object_type="serial",
-                            object_id=f"{issuer_cn}/{serial}", details={"purpose": purpose, "request_id": request_id},
-                            correlation_id=event.correlation_id, policy_hash=event.policy_hash,
-                            rapp_hash=event.rapp_hash)
+        record = reservation_record(event, issuer_cn, serial, purpose, request_id)
         try:
             with cmd.store.change(record) as tx:
                 if claim is not None and request_id is not None:
@@ -106,14 +114,14 @@ def reserve_serial(cmd: Command, issuer_cn: str, purpose: str, request_id: int |
 
 def issue_request(cmd: Command, request_id: int, ca_name: str | None = None) -> CertificateRecord:
     event = cmd.event("cert.issue", "request", str(request_id))
-    claimant = _claimant()
+    claimant = new_claimant()
     with cmd.refusals_recorded(event, undo=lambda tx: tx.release_claim(request_id, claimant)):
         with cmd.store.one_read():  # steps 1 to 3 read one snapshot of the store, in one read transaction
-            what, event = _judge(cmd, event, request_id, ca_name, claimant)
+            what, event = judge_request(cmd, event, request_id, ca_name, claimant)
         return issue_certificate(cmd, event, what)
 
 
-def _judge(cmd: Command, event: AuditEvent, request_id: int, ca_name: str | None,
+def judge_request(cmd: Command, event: AuditEvent, request_id: int, ca_name: str | None,
            claimant: str) -> tuple[ToIssue, AuditEvent]:
     """Steps 1 to 3 of `cert issue`: whether the request may be issued now, and by whom."""
     # 1. The request, still waiting to be issued, as s1spki wrote it.
@@ -144,38 +152,6 @@ def _judge(cmd: Command, event: AuditEvent, request_id: int, ca_name: str | None
     return ToIssue(pending, request.public_key, ca, org.id, checks, approvers, claimant), event
 
 
-def approved_requests(cmd: Command) -> list[int]:
-    """The submitted requests (with a CSR) whose approvals count now, oldest first: what `--all-approved` issues.
-    Each is judged again, in full, when it is issued."""
-    ready = []
-    with cmd.store.one_read():
-        for request in cmd.reader.requests("submitted"):
-            if request.csr_der is None:
-                continue  # an enrolment authorisation: the component enrols over EST
-            if not count_approvals(cmd.reader, request, cmd.reader.approvals(request.id), cmd.clock.now()).missing:
-                ready.append(request.id)
-    return ready
-
-
-@dataclass(frozen=True)
-class BatchOutcome:
-    issued: tuple[CertificateRecord, ...]
-    refused: tuple[tuple[int, Refused], ...]  # (request, why): each recorded in the trail as its own refusal
-
-
-def issue_all_approved(cmd: Command, ca_name: str | None = None) -> BatchOutcome:
-    """`cert issue --all-approved`: every approved request through the whole pipeline, one after the other (each
-    with every gate, its own reservation and its own records); a refusal stops only its own request."""
-    issued: list[CertificateRecord] = []
-    refused: list[tuple[int, Refused]] = []
-    for request_id in approved_requests(cmd):
-        try:
-            issued.append(issue_request(cmd, request_id, ca_name))
-        except Refused as exc:
-            refused.append((request_id, exc))
-    return BatchOutcome(tuple(issued), tuple(refused))
-
-
 def subject_of(request: RequestRecord) -> RequestSubject:
     return RequestSubject(request.org_name, request.aro, request.role, request.key_usage, request.eui64)
 
@@ -198,56 +174,87 @@ def issue_certificate(cmd: Command, event: AuditEvent, what: ToIssue) -> Certifi
     the request claimed and the serial reserved, one HSM signature, the certificate stored with its audit record
     (`event`, attributed) after the checks it relied on are made again. Call inside `cmd.refusals_recorded`, with
     an undo that releases the claim."""
-    pending, ca, request_id = what.pending, what.ca, what.pending.id
+    ca, request_id = what.ca, what.pending.id
     # 4. The issuer opened (certificate paired with its HSM key) before anything is reserved: an unavailable
     #    HSM or a key that is not the CA's must not leave a reserved, unissued serial behind.
     issuer = open_issuer(cmd, ca)
     # 5. The profile decides the contents; the request gives only its key.
+    builder, context = to_be_signed(cmd, issuer, what)
+    # 6. Lint, claim the request and reserve the serial (committed together), sign once, check the bytes.
+    prepared = issuer.prepare(builder, context, reserve_serial(cmd, ca.name, "end-entity", request_id, event,
+                                                               (what.claimant, stale_claimant(what.pending))))
+    certificate = issuer.issue(prepared)
+    cmd.runtime.seams.reached("signed")
+    # 7. The certificate and its audit record, in one transaction that checks again what it relied on.
+    return store_issued(cmd, event, what, certificate, prepared.serial)
+
+
+def to_be_signed(cmd: Command, issuer: Issuer, what: ToIssue) -> tuple[x509.CertificateBuilder, LintContext]:
+    """The certificate the profile makes for a judged request (the request gives only its key), and the lint
+    context it is checked in."""
+    pending = what.pending
     profile = cmd.policy.profile_for(pending.key_usage)
     name = end_entity_name(pending.common_name, cmd.policy.role_hex(pending.role), pending.eui64)
     builder = end_entity_builder(cmd.policy, profile, issuer.facts, name, what.public_key,
                                  new_serial(cmd.policy.serial_octets), cmd.clock.now())
-    # 6. Lint, claim the request and reserve the serial (committed together), sign once, check the bytes.
-    stale = pending.claimed_by if pending.status == "issuing" else None
-    prepared = issuer.prepare(builder, lint_context(cmd.policy, issuer.certificate, profile),
-                              reserve_serial(cmd, ca.name, "end-entity", request_id, event, (what.claimant, stale)))
-    certificate = issuer.issue(prepared)
-    cmd.runtime.seams.reached("signed")
-    # 7. The certificate and its audit record, in one transaction that checks again what it relied on.
+    return builder, lint_context(cmd.policy, issuer.certificate, profile)
+
+
+def stale_claimant(pending: RequestRecord) -> str | None:
+    """The claim of a command that died, which the issuance takes over (judged so by `_pending`)."""
+    return pending.claimed_by if pending.status == "issuing" else None
+
+
+def issued_record(event: AuditEvent, serial: str, certificate: x509.Certificate) -> AuditEvent:
+    """The `cert.issue` record of a signed certificate: its serial, fingerprint and bytes."""
     der = certificate.public_bytes(serialization.Encoding.DER)
-    done = event.with_outcome("ok", serial=prepared.serial, sha256_fingerprint=hashlib.sha256(der).hexdigest(),
+    return event.with_outcome("ok", serial=serial, sha256_fingerprint=hashlib.sha256(der).hexdigest(),
                               certificate_der_b64=base64.b64encode(der).decode("ascii"))
+
+
+def store_issued(cmd: Command, event: AuditEvent, what: ToIssue, certificate: x509.Certificate,
+                 serial: str) -> CertificateRecord:
+    """Step 7 for one certificate: stored with its record (`event`, attributed) in one transaction, after the
+    checks it relied on are made again there."""
     try:
-        with cmd.store.change(done) as tx:
+        with cmd.store.change(issued_record(event, serial, certificate)) as tx:
             tx.lock_organisation(what.org_id)
-            _recheck(cmd, tx.reader, request_id, what.checks, subject_of(pending), what.approvers)
-            certificate_id = tx.add_certificate(
-                certificate, kind="end-entity", issuer_cn=ca.name, serial=prepared.serial,
-                policy_hash=cmd.policy.hash, issuer_certificate_id=ca.certificate.id, request_id=request_id,
-                subject_cn=pending.common_name, eui64=pending.eui64, role=pending.role,
-                key_usage=pending.key_usage)
-            tx.mark_request_issued(request_id, certificate_id, what.claimant)
-            record = tx.reader.certificate(certificate_id)  # as stored, read in the transaction that stores it
-            cmd.runtime.seams.reached("certificate-written")  # inside the transaction, before its audit record
+            recheck(cmd, tx.reader, what)
+            record = write_issued(cmd, tx, what, certificate, serial)
     except Duplicate as exc:
-        raise PolicyRefused(f"{exc.message}: the signed certificate was discarded and serial {prepared.serial} "
+        raise PolicyRefused(f"{exc.message}: the signed certificate was discarded and serial {serial} "
                             "stays reserved, unissued") from None
-    assert record is not None
-    log.info("certificate issued: serial %s by %s", prepared.serial, ca.name,
-             extra=fields(serial=prepared.serial, ca=ca.name, certificate_id=certificate_id, request_id=request_id))
     return record
 
 
-def _recheck(cmd: Command, reader: StoreReader, request_id: int, checks: tuple[str, ...], subject: RequestSubject,
-             approvers: tuple[str, ...]) -> None:
+def write_issued(cmd: Command, tx: ChangeTx, what: ToIssue, certificate: x509.Certificate,
+                 serial: str) -> CertificateRecord:
+    """Inside the storing transaction, after `recheck`: the certificate stored and its request marked issued; the
+    record as stored (the caller writes its audit record next)."""
+    pending, ca = what.pending, what.ca
+    certificate_id = tx.add_certificate(
+        certificate, kind="end-entity", issuer_cn=ca.name, serial=serial, policy_hash=cmd.policy.hash,
+        issuer_certificate_id=ca.certificate.id, request_id=pending.id, subject_cn=pending.common_name,
+        eui64=pending.eui64, role=pending.role, key_usage=pending.key_usage)
+    tx.mark_request_issued(pending.id, certificate_id, what.claimant)
+    record = tx.reader.certificate(certificate_id)  # as stored, read in the transaction that stores it
+    assert record is not None
+    cmd.runtime.seams.reached("certificate-written")  # inside the transaction, before its audit record
+    log.info("certificate issued: serial %s by %s", serial, ca.name,
+             extra=fields(serial=serial, ca=ca.name, certificate_id=certificate_id, request_id=pending.id))
+    return record
+
+
+def recheck(cmd: Command, reader: StoreReader, what: ToIssue) -> None:
     """Inside the storing transaction: the registry state and the approvals relied on still hold (a withdrawal,
     rejection or revocation that committed meanwhile wins, as a whole)."""
+    request_id = what.pending.id
     current = reader.request(request_id)
     if current is None or current.status != "issuing":
         raise PolicyRefused(f"request {request_id} was decided meanwhile: the signed certificate was discarded")
-    check_request(reader, cmd.policy, checks, subject)
+    check_request(reader, cmd.policy, what.checks, subject_of(what.pending))
     counted = count_approvals(reader, current, reader.approvals(request_id), cmd.clock.now()).require(request_id)
-    if not set(approvers) <= set(counted):
+    if not set(what.approvers) <= set(counted):
         raise PolicyRefused(f"the approvals of request {request_id} changed meanwhile: the signed certificate was "
                             "discarded")
 

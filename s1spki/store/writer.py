@@ -84,10 +84,16 @@ class ChangeTx:
         self.reader = StoreReader(conn)  # reads inside this transaction: checks repeated where they commit
         self._authenticator = authenticator
         self._written: dict[tuple[str, int], None] = {}  # protected rows to reseal, in the order written
+        self.last_record: tuple[int, str] | None = None  # (seq, hash) of the last `record()`
 
     def _wrote(self, table: str, *row_ids: int) -> None:
         for row_id in row_ids:
             self._written[(table, row_id)] = None
+
+    @property
+    def wrote_any(self) -> bool:
+        """Whether a protected row was written in this transaction."""
+        return bool(self._written)
 
     def _authenticator_or_refuse(self) -> Authenticator:
         if self._authenticator is None:
@@ -283,6 +289,11 @@ class ChangeTx:
         self._insert(t.serials, {"issuer_cn": issuer_cn, "serial": serial, "status": "reserved",
                                  "purpose": purpose, "request_id": request_id, "reserved_at": self.now},
                      f"serial {serial} is already reserved for {issuer_cn}")
+
+    def record(self, event: AuditEvent) -> None:
+        """Inside `Store.change_many`: the record of the change just written (its operators' statements used up)."""
+        self.use_nonces([dict(s) for s in event.statements])
+        self.last_record = self.append_audit(event)
 
     def append_audit(self, event: AuditEvent) -> tuple[int, str]:
         """Chain, authenticate and write the record; the head-row update serialises concurrent writers."""
@@ -494,6 +505,21 @@ class Store:
             appended = tx.append_audit(event)
             tx.seal_written(appended[0])
         self._appended(appended)
+
+    @contextmanager
+    def change_many(self, what: str) -> Iterator[ChangeTx]:
+        """One transaction of several changes (a batch of issuances), each followed by its own record
+        (`tx.record(event)`): all of them and all their records commit together, or none. The rows written are
+        sealed once, bound to the last record. `what` names the batch in an error."""
+        with translated_errors(f"recording {what}"), write_transaction(self.engine) as conn:
+            tx = ChangeTx(conn, self.clock, self.authenticator, self.node_id)
+            yield tx
+            if tx.last_record is None:
+                if tx.wrote_any:
+                    raise StoreError(f"{what} wrote rows without their records: not committed")
+                return  # every change of the batch was left out: nothing to commit
+            tx.seal_written(tx.last_record[0])
+        self._appended(tx.last_record)
 
     def record_refusal(self, event: AuditEvent, undo: Callable[[ChangeTx], None] | None = None) -> None:
         """The record of a refusal, in a transaction of its own; `undo` (a committed step to take back, such as a

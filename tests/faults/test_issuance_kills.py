@@ -43,3 +43,31 @@ def test_a_node_killed_mid_issuance_leaves_nothing_the_next_command_cannot_expla
     assert all(reservations[(c["issuer_cn"], c["serial"])]["certificate_exists"] for c in certificates)
     assert {r["serial"] for r in after if not r["certificate_exists"]} == {o["serial"] for o in orphans.values()}
     assert pg_ca.ok("audit", "verify").code == 0
+
+
+def test_a_node_killed_mid_batch_leaves_every_reservation_explained_and_every_certificate_recorded(
+        pg_ca: PgHome) -> None:
+    """`cert issue --all-approved` killed after its batch's serials were reserved together, after its first
+    signature, and inside the transaction that stores the batch: each request's reservation is explained by its
+    own record, nothing is stored, and the next run issues every request under new serials."""
+    for point in POINTS:
+        requests = [pg_ca.submit_approved() for _ in range(3)]
+        killed = pg_ca.run("cert", "issue", "--all-approved", "--as", "carol", env={"S1SPKI_TEST_KILL_AT": point},
+                           seams=True)
+        assert killed.code in KILLED, f"{point}: {killed}"
+        reserved = {r["request_id"]: r for r in pg_ca.ok("--json", "cert", "list", "--reserved").json()
+                    if r["request_id"] in requests}
+        assert sorted(reserved) == requests, point  # all three were reserved in the one transaction
+        assert not any(r["certificate_exists"] for r in reserved.values()), point
+        explained = {json.loads(a["details"])["request_id"] for a in pg_ca.audit() if a["event"] == "serial.reserve"}
+        assert set(requests) <= explained, point
+        assert not [c for c in pg_ca.ok("--json", "cert", "list", "--kind", "end-entity").json()
+                    if c["request_id"] in requests], point
+
+        issued = pg_ca.ok("--json", "cert", "issue", "--all-approved", "--as", "carol").json()  # claims taken over
+        assert sorted(c["request_id"] for c in issued["issued"]) == requests and issued["refused"] == [], point
+        assert not {c["serial"] for c in issued["issued"]} & {r["serial"] for r in reserved.values()}, point
+    recorded = {json.loads(r["details"]).get("serial") for r in pg_ca.audit()
+                if r["event"] == "cert.issue" and r["outcome"] == "ok"}
+    assert {c["serial"] for c in pg_ca.ok("--json", "cert", "list", "--kind", "end-entity").json()} == recorded
+    assert pg_ca.ok("audit", "verify").code == 0

@@ -1,0 +1,89 @@
+"""`cert issue --all-approved` in batches: each batch's serials are reserved in one transaction and its certificates
+stored in one, each request still through every gate. A check that fails inside the storing transaction refuses
+only its own request; a batch transaction that fails as a whole (another command issued one of its requests
+meanwhile) sends its requests through the one-at-a-time path, and nothing is left reserved without its record."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.cli.trust.test_races import _held
+from tests.conftest import OTHER, OTHER_ARO, OTHER_EUI, CaHome
+
+pytestmark = pytest.mark.both_engines
+
+
+def _reserve_and_issue_order(ca: CaHome) -> str:
+    """The trail's serial reservations (r) and issuances (i) of certificates, in order."""
+    return "".join({"serial.reserve": "r", "cert.issue": "i"}[a["event"]] for a in ca.audit()
+                   if a["event"] in ("serial.reserve", "cert.issue") and a["outcome"] == "ok")
+
+
+def _unissued_reservations(ca: CaHome) -> list[dict[str, object]]:
+    return [r for r in ca.ok("--json", "cert", "list", "--reserved").json() if not r["certificate_exists"]]
+
+
+def test_a_batch_reserves_its_serials_together_then_stores_its_certificates_together(ca: CaHome) -> None:
+    before = _reserve_and_issue_order(ca)
+    requests = [ca.submit_approved() for _ in range(5)]
+
+    body = ca.ok("--json", "cert", "issue", "--all-approved", "--batch-size", "2", "--as", "carol").json()
+
+    assert sorted(c["request_id"] for c in body["issued"]) == requests and body["refused"] == []
+    assert _reserve_and_issue_order(ca)[len(before):] == "rrii" + "rrii" + "ri"
+    reservations = {json.loads(a["details"])["request_id"] for a in ca.audit() if a["event"] == "serial.reserve"}
+    assert set(requests) <= reservations
+    assert _unissued_reservations(ca) == []
+    assert ca.ok("audit", "verify").code == 0
+
+
+def test_batch_size_goes_with_all_approved_only(ca: CaHome) -> None:
+    request_id = ca.submit_approved()
+    result = ca.run("cert", "issue", str(request_id), "--batch-size", "5", "--as", "carol")
+    assert result.code == 2 and "--batch-size goes with --all-approved" in result.stderr, str(result)
+    assert ca.run("cert", "issue", "--all-approved", "--batch-size", "0", "--as", "carol").code == 2
+    assert ca.ok("--json", "request", "show", str(request_id)).json()["status"] == "submitted"
+
+
+def test_a_check_failing_where_the_batch_is_stored_refuses_only_its_own_request(ca: CaHome) -> None:
+    first = ca.submit_approved()
+    other = ca.submit_approved(org=OTHER, role="wanProvider", eui64=OTHER_EUI, aro=OTHER_ARO)
+    last = ca.submit_approved()
+    # held after the first signature: every serial is reserved and the requests judged fit
+    issuing, release = _held(ca, "signed", "--json", "cert", "issue", "--all-approved", "--as", "carol")
+    ca.ok("org", "aro", "withdraw", OTHER, OTHER_ARO, "--as", "dave")
+    release.touch()
+    out, err = issuing.communicate(timeout=120)
+
+    assert issuing.returncode == 3, err
+    body = json.loads(out)
+    assert sorted(c["request_id"] for c in body["issued"]) == [first, last]
+    assert [r["request"] for r in body["refused"]] == [other] and "withdrawn" in body["refused"][0]["message"]
+    statuses = {r["id"]: r["status"] for r in ca.ok("--json", "request", "list").json()}
+    assert statuses[first] == statuses[last] == "issued" and statuses[other] == "submitted"  # claim given back
+    # the refused one's serial was reserved and signed, then discarded: shown unissued, with its record
+    assert [r["request_id"] for r in _unissued_reservations(ca)] == [other]
+    refusal = [a for a in ca.audit() if a["event"] == "cert.issue" and a["object_id"] == str(other)]
+    assert [a["outcome"] for a in refusal] == ["refused"] and "withdrawn" in json.loads(refusal[0]["details"])["reason"]
+    assert ca.ok("audit", "verify").code == 0
+
+
+def test_a_request_issued_by_another_command_meanwhile_leaves_the_rest_of_the_batch_issued(ca: CaHome) -> None:
+    requests = [ca.submit_approved() for _ in range(3)]
+    batch, release = _held(ca, "batch-judged", "--json", "cert", "issue", "--all-approved", "--as", "carol")
+    alone = ca.ok("--json", "cert", "issue", str(requests[1]), "--as", "carol").json()
+    release.touch()
+    out, err = batch.communicate(timeout=120)
+
+    assert batch.returncode == 3, err
+    body = json.loads(out)
+    assert sorted(c["request_id"] for c in body["issued"]) == [requests[0], requests[2]]
+    assert [r["request"] for r in body["refused"]] == [requests[1]]
+    assert "already issued" in body["refused"][0]["message"]
+    certificates = ca.ok("--json", "cert", "list", "--kind", "end-entity").json()
+    assert sorted(c["request_id"] for c in certificates) == requests
+    assert alone["id"] in {c["id"] for c in certificates}
+    assert _unissued_reservations(ca) == []  # the failed batch transaction reserved nothing
+    assert ca.ok("audit", "verify").code == 0
