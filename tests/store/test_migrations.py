@@ -59,6 +59,7 @@ def _as_first_release(ca: CaHome) -> None:
     else:
         _pg_requests_as_at_0002(conn)
     conn.execute("drop index ix_audit_object")
+    conn.execute("drop index ix_audit_event")  # revision 0006
     conn.execute("alter table audit drop column mac")
     for table in ("audit", "audit_checkpoints"):  # revision 0004: node ids
         conn.execute(f"alter table {table} drop column node_id")
