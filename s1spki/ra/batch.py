@@ -90,7 +90,8 @@ class _Batch:
         self.issued, self.refused = issued, refused
 
     def run(self, request_ids: list[int]) -> None:
-        items = [item for item in map(self._judge, request_ids) if item is not None]
+        with self.cmd.store.one_read(memo=True):  # one snapshot: the registry rows they share are read once
+            items = [item for item in map(self._judge, request_ids) if item is not None]
         if not items:
             return
         self.cmd.runtime.seams.reached("batch-judged")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
@@ -455,6 +455,37 @@ class StoreReader:
         query = (sa.select(t.revocations).where(t.revocations.c.issuer_cn == issuer_cn)
                  .order_by(t.revocations.c.id.desc()).limit(count))
         return [_revocation(r) for r in self._rows(query, "listing revocations")]
+
+
+
+
+class SnapshotReader(StoreReader):
+    """Reads inside one read transaction that many checks share (`Store.one_read(memo=True)`, a batch of
+    issuances): the registry rows every one of them reads (operators, organisations, officers, CAs) are read once
+    for the block. The checks that decide where a certificate is stored read afresh (`ChangeTx.reader`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def _once(self, key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = read()
+        return self._memo[key]
+
+    def operator(self, name: str) -> OperatorRecord | None:
+        return self._once(("operator", name), lambda: StoreReader.operator(self, name))  # type: ignore[no-any-return]
+
+    def organisation(self, name: str) -> OrgRecord | None:
+        return self._once(("organisation", name),  # type: ignore[no-any-return]
+                          lambda: StoreReader.organisation(self, name))
+
+    def officer(self, org_name: str, kind: str, name: str) -> OfficerRecord | None:
+        return self._once(("officer", org_name, kind, name),  # type: ignore[no-any-return]
+                          lambda: StoreReader.officer(self, org_name, kind, name))
+
+    def cas(self, kind: str | None = None) -> list[CaRecord]:
+        return list(self._once(("cas", kind), lambda: StoreReader.cas(self, kind)))
 
 
 class AuditSnapshot:

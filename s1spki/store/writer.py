@@ -27,7 +27,7 @@ from s1spki.errors import IntegrityRefused, Refused, StoreError
 from s1spki.store import migrations, sealing
 from s1spki.store import schema as t
 from s1spki.store.engine import make_engine, translated_errors, write_transaction
-from s1spki.store.reader import StoreReader
+from s1spki.store.reader import SnapshotReader, StoreReader
 from s1spki.store.sealing import Authenticator
 from s1spki.values.canonical import canonical_json
 from s1spki.values.clock import Clock, iso
@@ -475,19 +475,22 @@ class Store:
         return getattr(self._pinned, "reader", None) or self._reader
 
     @contextmanager
-    def one_read(self) -> Iterator[None]:
+    def one_read(self, memo: bool = False) -> Iterator[None]:
         """The reads and seal checks of this block share one connection and one read transaction: one snapshot of
         the store, and one round trip per query rather than three. Writes (`change()`) use connections of their
-        own; what they commit is not seen by the block's reads (re-read after it)."""
+        own; what they commit is not seen by the block's reads (re-read after it). With `memo` (a batch judged
+        in one block), the registry rows and the seal checks every judgement repeats are made once for the block
+        (store/reader.py SnapshotReader)."""
         if getattr(self._pinned, "reader", None) is not None:
             yield  # already inside one
             return
         with translated_errors("reading the store"), self.engine.connect() as conn:
-            self._pinned.reader, self._pinned.conn = StoreReader(conn), conn
+            self._pinned.reader, self._pinned.conn = SnapshotReader(conn) if memo else StoreReader(conn), conn
+            self._pinned.seals = {} if memo else None
             try:
                 yield
             finally:
-                self._pinned.reader = self._pinned.conn = None
+                self._pinned.reader = self._pinned.conn = self._pinned.seals = None
 
     def meta(self, key: str) -> str | None:
         with translated_errors("reading store metadata"), self.engine.connect() as conn:
@@ -560,10 +563,15 @@ class Store:
         """Whether a protected row is as s1spki last wrote it (sealing.check); needs the HSM's record key."""
         if self.authenticator is None:
             raise StoreError("this store was opened without the HSM's record key: integrity cannot be checked")
-        pinned = getattr(self._pinned, "conn", None)
+        pinned, seals = getattr(self._pinned, "conn", None), getattr(self._pinned, "seals", None)
+        if seals is not None and (table, row_id) in seals:
+            return seals[(table, row_id)]  # type: ignore[no-any-return]
         with translated_errors("checking a row's authenticator"), \
                 (nullcontext(pinned) if pinned is not None else self.engine.connect()) as conn:
-            return sealing.check(conn, self._remembered_macs(self.authenticator), table, row_id)
+            problem = sealing.check(conn, self._remembered_macs(self.authenticator), table, row_id)
+        if seals is not None:
+            seals[(table, row_id)] = problem
+        return problem
 
     def _remembered_macs(self, authenticator: Authenticator) -> sealing.RememberedMacs:
         if self._remembered is None or self._remembered.authenticator is not authenticator:

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.cli.trust.test_races import _held
-from tests.conftest import OTHER, OTHER_ARO, OTHER_EUI, CaHome
+from tests.conftest import ACME, OTHER, OTHER_ARO, OTHER_EUI, CaHome
 
 pytestmark = pytest.mark.both_engines
 
@@ -87,3 +87,20 @@ def test_a_request_issued_by_another_command_meanwhile_leaves_the_rest_of_the_ba
     assert alone["id"] in {c["id"] for c in certificates}
     assert _unissued_reservations(ca) == []  # the failed batch transaction reserved nothing
     assert ca.ok("audit", "verify").code == 0
+
+
+def test_an_organisation_edited_in_the_database_refuses_every_request_of_the_batch(ca: CaHome) -> None:
+    """The batch judges its requests in one snapshot and checks each shared registry row's seal once: an edit made
+    with the database's own tools refuses every request relying on the row, not only the first."""
+    requests = [ca.submit_approved() for _ in range(3)]
+    with ca.db() as conn:  # a database administrator, without the HSM
+        conn.execute("update organisations set created_at = '2020-01-01T00:00:00Z' where name = ?", (ACME,))
+
+    result = ca.run("--json", "cert", "issue", "--all-approved", "--as", "carol")
+
+    assert result.code == 3, str(result)
+    body = result.json()
+    assert body["issued"] == [] and sorted(r["request"] for r in body["refused"]) == requests
+    assert all(r["error"] == "integrity" and "integrity check" in r["message"] for r in body["refused"]), body
+    assert ca.ok("--json", "cert", "list", "--kind", "end-entity").json() == []
+    assert _unissued_reservations(ca) == []
