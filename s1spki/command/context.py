@@ -159,7 +159,13 @@ class Command:
         try:
             yield
         except (Refused, AuthError, HsmError) as exc:
-            outcome = "error" if isinstance(exc, HsmError) else "refused"
-            with suppress(StoreError, HsmError):  # the original error is the one to report
-                self.store.record_refusal(event.with_outcome(outcome, reason=exc.message, error=exc.kind), undo)
+            self.record_refusal(event, exc, undo)
             raise
+
+    def record_refusal(self, event: AuditEvent, exc: Refused | AuthError | HsmError | StoreError,
+                       undo: Callable[[ChangeTx], None] | None = None, reason: str | None = None) -> None:
+        """The record of `event` refused by `exc` (an error outcome for a failure of the HSM), with `undo` in its
+        transaction; a store or HSM failure while recording is left for the original error to report."""
+        outcome = "error" if isinstance(exc, HsmError) else "refused"
+        with suppress(StoreError, HsmError):
+            self.store.record_refusal(event.with_outcome(outcome, reason=reason or exc.message, error=exc.kind), undo)

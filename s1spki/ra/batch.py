@@ -16,7 +16,6 @@ requests are issued one at a time by `cert issue`'s own steps instead, so that o
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -95,15 +94,12 @@ class _Batch:
         if not items:
             return
         self.cmd.runtime.seams.reached("batch-judged")
-        if len({item.what.ca.name for item in items}) > 1:  # the CA changed while judging: no batch
-            self._one_at_a_time(items)
-            return
-        try:
+        try:  # one CA for all: they were judged in one snapshot
             with self.cmd.refusals_recorded(items[0].event):
                 issuer = open_issuer(self.cmd, items[0].what.ca)  # before anything is reserved, as `cert issue`
         except Refused as exc:
-            self._refuse(items[1:], exc)
             self.refused.append((items[0].request_id, exc))
+            self._refuse(items[1:], exc)
             return
         try:
             items = self._prepare(issuer, items)
@@ -121,7 +117,7 @@ class _Batch:
         """Steps 1 to 3 of `cert issue` for one request, recorded as its refusal if it is refused."""
         event = self.cmd.event("cert.issue", "request", str(request_id))
         try:
-            with self.cmd.refusals_recorded(event), self.cmd.store.one_read():
+            with self.cmd.refusals_recorded(event):  # inside run()'s snapshot
                 what, attributed = issue.judge_request(self.cmd, event, request_id, self.ca_name, issue.new_claimant())
         except Refused as exc:
             self.refused.append((request_id, exc))
@@ -162,6 +158,9 @@ class _Batch:
                 self.refused.append((item.request_id, exc))
                 item.prepared = None  # recorded: not given back again
                 continue
+            except (HsmError, AuthError):
+                item.prepared = None  # recorded as this request's error: only the others are given back
+                raise
             self.cmd.runtime.seams.reached("signed")
 
     def _store(self, items: list[_Item]) -> None:
@@ -215,17 +214,12 @@ class _Batch:
     def _refuse(self, items: list[_Item], exc: Refused) -> None:
         """Record each item's refusal (its claim given back), as `cert issue` records one."""
         for item in items:
-            with suppress(StoreError, HsmError):
-                self.cmd.store.record_refusal(item.event.with_outcome("refused", reason=exc.message, error=exc.kind),
-                                              item.undo())
+            self.cmd.record_refusal(item.event, exc, item.undo())
             self.refused.append((item.request_id, exc))
 
     def _give_back(self, items: list[_Item], exc: HsmError | StoreError | AuthError) -> None:
         """The batch stopped (HSM or database): each request it had claimed and not yet stored or refused is
         recorded as not issued, and given back; its reserved serial stays reserved, unissued, explained by its
         record."""
-        outcome = "error" if isinstance(exc, HsmError) else "refused"
         for item in items:
-            with suppress(StoreError, HsmError):
-                self.cmd.store.record_refusal(item.event.with_outcome(
-                    outcome, reason=f"the batch stopped: {exc.message}", error=exc.kind), item.undo())
+            self.cmd.record_refusal(item.event, exc, item.undo(), reason=f"the batch stopped: {exc.message}")

@@ -122,7 +122,7 @@ def issue_request(cmd: Command, request_id: int, ca_name: str | None = None) -> 
 
 
 def judge_request(cmd: Command, event: AuditEvent, request_id: int, ca_name: str | None,
-           claimant: str) -> tuple[ToIssue, AuditEvent]:
+                  claimant: str) -> tuple[ToIssue, AuditEvent]:
     """Steps 1 to 3 of `cert issue`: whether the request may be issued now, and by whom."""
     # 1. The request, still waiting to be issued, as s1spki wrote it.
     pending = _pending(cmd, request_id)
