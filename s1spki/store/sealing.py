@@ -86,6 +86,22 @@ def _row_query(table: str) -> Any:
 
 
 @cache
+def _check_query(table: str) -> Any:
+    """The row query of a check, with (for a row that changes after it is made) the latest successful audit record
+    about its object (`_LATEST`) read in the same statement."""
+    if table not in OBJECTS:
+        return _row_query(table)
+    object_type, object_id = OBJECTS[table]
+    latest = (sa.select(sa.func.max(t.audit.c.seq))
+              .where(t.audit.c.object_type == object_type, t.audit.c.object_id == object_id(TABLES[table]),
+                     t.audit.c.outcome == "ok").scalar_subquery())
+    return _row_query(table).add_columns(latest.label(_LATEST))
+
+
+_LATEST = "latest_ok_seq"
+
+
+@cache
 def _statement(name: str) -> Any:
     return {
         "org_euis": lambda: (sa.select(t.org_entities.c.eui64)
@@ -95,10 +111,6 @@ def _statement(name: str) -> Any:
         "officer_checks": lambda: (sa.select(*_columns(t.officer_checks))
                                    .where(t.officer_checks.c.officer_id == sa.bindparam("id"))
                                    .order_by(t.officer_checks.c.check)),
-        "org_name": lambda: sa.select(t.organisations.c.name).where(t.organisations.c.id == sa.bindparam("id")),
-        "latest": lambda: (sa.select(sa.func.max(t.audit.c.seq))
-                           .where(t.audit.c.object_type == sa.bindparam("object_type"),
-                                  t.audit.c.object_id == sa.bindparam("object_id"), t.audit.c.outcome == "ok")),
     }[name]()
 
 
@@ -109,12 +121,13 @@ def _seal_update(table: str) -> Any:
         mac=sa.bindparam("new_mac"), sealed_seq=sa.bindparam("new_seq"))
 
 
-def _read(conn: Connection, table: str, row_id: int) -> tuple[dict[str, Any], Any, Any] | None:
-    """(what the seal covers, mac, sealed_seq) of one row, or None if it is missing."""
-    found = conn.execute(_row_query(table), {"id": row_id}).mappings().first()
+def _read(conn: Connection, table: str, row_id: int, query: Any = None) -> tuple[dict[str, Any], Any, Any, Any] | None:
+    """(what the seal covers, mac, sealed_seq, the latest record about its object if `query` reads it) of one row,
+    or None if it is missing."""
+    found = conn.execute(_row_query(table) if query is None else query, {"id": row_id}).mappings().first()
     if found is None:
         return None
-    row = {k: _bytes(v) for k, v in found.items() if k not in ("mac", "sealed_seq")}
+    row = {k: _bytes(v) for k, v in found.items() if k not in ("mac", "sealed_seq", _LATEST)}
     for column in _LATER_COLUMNS.get(table, ()):
         if row[column] is None:
             del row[column]
@@ -123,7 +136,7 @@ def _read(conn: Connection, table: str, row_id: int) -> tuple[dict[str, Any], An
         row["roles"] = sorted(conn.execute(_statement("org_roles"), {"id": row_id}).scalars())
     elif table == "officers":  # and an officer's verifications with the officer
         row["checks"] = [dict(c) for c in conn.execute(_statement("officer_checks"), {"id": row_id}).mappings()]
-    return row, found["mac"], found["sealed_seq"]
+    return row, found["mac"], found["sealed_seq"], found.get(_LATEST)
 
 
 def _fields(table: str) -> Callable[[Connection, int], dict[str, Any] | None]:
@@ -141,19 +154,20 @@ FIELDS: Mapping[str, Callable[[Connection, int], dict[str, Any] | None]] = {
 TABLES: Mapping[str, sa.Table] = {name: t.metadata.tables[name] for name in FIELDS}
 
 
-def _officer_object(conn: Connection, fields: Mapping[str, Any]) -> str | None:
-    org = conn.execute(_statement("org_name"), {"id": fields["org_id"]}).scalar()
-    return None if org is None else f"{org}/{fields['kind']}/{fields['name']}"
+def _officer_object(officers: sa.Table) -> Any:
+    org = (sa.select(t.organisations.c.name).where(t.organisations.c.id == officers.c.org_id)
+           .correlate(officers).scalar_subquery())
+    return org + "/" + officers.c.kind + "/" + officers.c.name
 
 
 # How the audit trail names the object a row belongs to, for the rows that change after they are made
-# (approvals and revocations never change): from the row's own fields.
-OBJECTS: Mapping[str, tuple[str, Callable[[Connection, Mapping[str, Any]], str | None]]] = {
-    "operators": ("operator", lambda conn, row: row["name"]),
-    "organisations": ("organisation", lambda conn, row: row["name"]),
+# (approvals and revocations never change): an SQL expression over the row's own columns.
+OBJECTS: Mapping[str, tuple[str, Callable[[sa.Table], Any]]] = {
+    "operators": ("operator", lambda source: source.c.name),
+    "organisations": ("organisation", lambda source: source.c.name),
     "officers": ("officer", _officer_object),
-    "requests": ("request", lambda conn, row: str(row["id"])),
-    "cas": ("ca", lambda conn, row: row["name"]),
+    "requests": ("request", lambda source: sa.cast(source.c.id, sa.String)),
+    "cas": ("ca", lambda source: source.c.name),
 }
 
 
@@ -183,20 +197,16 @@ class SealProblem:
 def check(conn: Connection, authenticator: Authenticator, table: str, row_id: int) -> SealProblem | None:
     """Whether one row is as the last change wrote it: its seal verifies and no later change of its object
     was recorded (a replayed older version). None when it holds."""
-    read = _read(conn, table, row_id)
+    read = _read(conn, table, row_id, _check_query(table))
     if read is None:
         return SealProblem(table, row_id, "is missing")
-    fields, mac, sealed_seq = read
+    fields, mac, sealed_seq, latest = read
     if mac is None or sealed_seq is None:
         return SealProblem(table, row_id, "has no authenticator: it was not written by s1spki")
     expected = authenticator.mac(row_mac_input(table, row_id, int(sealed_seq), fields))
     if not hmac.compare_digest(expected, str(mac)):
         return SealProblem(table, row_id, "does not match its authenticator: it was changed outside s1spki")
-    if table in OBJECTS:
-        object_type, name_of = OBJECTS[table]
-        latest = conn.execute(_statement("latest"), {"object_type": object_type,
-                                                     "object_id": name_of(conn, fields)}).scalar()
-        if latest is not None and int(latest) > int(sealed_seq):
-            return SealProblem(table, row_id, f"is an older version than audit record {latest} left it: it was put "
-                               "back outside s1spki")
+    if latest is not None and int(latest) > int(sealed_seq):
+        return SealProblem(table, row_id, f"is an older version than audit record {latest} left it: it was put "
+                           "back outside s1spki")
     return None
