@@ -85,6 +85,9 @@ def _row_query(table: str) -> Any:
     return sa.select(*_columns(source), source.c.mac, source.c.sealed_seq).where(source.c.id == sa.bindparam("id"))
 
 
+_LATEST = "latest_ok_seq"  # the column a check adds: the latest successful record about the row's object
+
+
 @cache
 def _check_query(table: str) -> Any:
     """The row query of a check, with (for a row that changes after it is made) the latest successful audit record
@@ -96,9 +99,6 @@ def _check_query(table: str) -> Any:
               .where(t.audit.c.object_type == object_type, t.audit.c.object_id == object_id(TABLES[table]),
                      t.audit.c.outcome == "ok").scalar_subquery())
     return _row_query(table).add_columns(latest.label(_LATEST))
-
-
-_LATEST = "latest_ok_seq"
 
 
 @cache
