@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from tests.cli.trust.test_races import _held
 from tests.conftest import ACME, OTHER, OTHER_ARO, OTHER_EUI, CaHome
+from tests.support.held import held_at
 
 pytestmark = pytest.mark.both_engines
 
@@ -52,7 +52,7 @@ def test_a_check_failing_where_the_batch_is_stored_refuses_only_its_own_request(
     other = ca.submit_approved(org=OTHER, role="wanProvider", eui64=OTHER_EUI, aro=OTHER_ARO)
     last = ca.submit_approved()
     # held after the first signature: every serial is reserved and the requests judged fit
-    issuing, release = _held(ca, "signed", "--json", "cert", "issue", "--all-approved", "--as", "carol")
+    issuing, release = held_at(ca, "signed", "--json", "cert", "issue", "--all-approved", "--as", "carol")
     ca.ok("org", "aro", "withdraw", OTHER, OTHER_ARO, "--as", "dave")
     release.touch()
     out, err = issuing.communicate(timeout=120)
@@ -72,7 +72,7 @@ def test_a_check_failing_where_the_batch_is_stored_refuses_only_its_own_request(
 
 def test_a_request_issued_by_another_command_meanwhile_leaves_the_rest_of_the_batch_issued(ca: CaHome) -> None:
     requests = [ca.submit_approved() for _ in range(3)]
-    batch, release = _held(ca, "batch-judged", "--json", "cert", "issue", "--all-approved", "--as", "carol")
+    batch, release = held_at(ca, "batch-judged", "--json", "cert", "issue", "--all-approved", "--as", "carol")
     alone = ca.ok("--json", "cert", "issue", str(requests[1]), "--as", "carol").json()
     release.touch()
     out, err = batch.communicate(timeout=120)

@@ -5,36 +5,17 @@ open through the test-only entry point's seams, not by sleeping in product code.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import ACME, CaHome, s1spki_argv
+from tests.conftest import ACME, CaHome
+from tests.support.held import held_at
 
 pytestmark = pytest.mark.both_engines
 
 
-def _held(ca: CaHome, point: str, *args: str) -> tuple[subprocess.Popen[str], Path]:
-    """Start `s1spki ARGS` held at seam `point` until the returned file exists."""
-    release = ca.work / f"release-{point}"
-    env = {"S1SPKI_TEST_HOLD_AT": f"{point}:{release}"}
-    process = subprocess.Popen(s1spki_argv(ca.home, *args, seams=True), env={**os.environ, **env}, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    held = Path(str(release) + ".held")
-    deadline = time.monotonic() + 120
-    while not held.exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the command never reached the seam"
-        time.sleep(0.05)
-    return process, release
-
-
 def test_a_request_rejected_while_it_is_issued_gets_no_certificate(ca: CaHome) -> None:
     request_id = str(ca.submit_approved())
-    issuing, release = _held(ca, "serial-reserved", "cert", "issue", request_id, "--as", "carol")
+    issuing, release = held_at(ca, "serial-reserved", "cert", "issue", request_id, "--as", "carol")
     rejected = ca.run("request", "reject", request_id, "--reason", "withdrawn by the subscriber", "--as", "erin")
     release.touch()
     out, err = issuing.communicate(timeout=120)
@@ -46,7 +27,7 @@ def test_a_request_rejected_while_it_is_issued_gets_no_certificate(ca: CaHome) -
 
 def test_an_organisation_withdrawn_while_it_is_issued_keeps_no_valid_certificate(ca: CaHome) -> None:
     request_id = str(ca.submit_approved())
-    issuing, release = _held(ca, "signed", "cert", "issue", request_id, "--as", "carol")
+    issuing, release = held_at(ca, "signed", "cert", "issue", request_id, "--as", "carol")
     ca.ok("org", "withdraw", ACME, "--as", "carol")
     release.touch()
     _, err = issuing.communicate(timeout=120)
@@ -57,7 +38,7 @@ def test_an_organisation_withdrawn_while_it_is_issued_keeps_no_valid_certificate
 
 def test_the_second_of_two_commands_issuing_one_request_stops_before_reserving(ca: CaHome) -> None:
     request_id = str(ca.submit_approved())
-    first, release = _held(ca, "serial-reserved", "cert", "issue", request_id, "--as", "carol")
+    first, release = held_at(ca, "serial-reserved", "cert", "issue", request_id, "--as", "carol")
     reserved = ca.ok("--json", "cert", "list", "--reserved").json()
     second = ca.run("cert", "issue", request_id, "--as", "carol")
     assert second.code == 3 and "being issued" in second.stderr, str(second)
