@@ -116,7 +116,7 @@ def issue_request(cmd: Command, request_id: int, ca_name: str | None = None) -> 
     event = cmd.event("cert.issue", "request", str(request_id))
     claimant = new_claimant()
     with cmd.refusals_recorded(event, undo=lambda tx: tx.release_claim(request_id, claimant)):
-        with cmd.store.one_read(memo=True):  # steps 1 to 3 read one snapshot, each registry row once
+        with cmd.store.one_read():  # steps 1 to 3 read one snapshot of the store, in one read transaction
             what, event = judge_request(cmd, event, request_id, ca_name, claimant)
         return issue_certificate(cmd, event, what)
 
