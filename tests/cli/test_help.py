@@ -49,6 +49,24 @@ def test_every_command_explains_itself(tmp_path: Path) -> None:
     assert not home.exists()
 
 
+def test_a_mistyped_name_gets_the_libraries_suggestions(tmp_path: Path) -> None:
+    # a command line builds only the group it names; a word that names none still meets every group
+    home = tmp_path / "no-home"
+    for words, said in ((("crt", "list"), "No such command 'crt'. Did you mean 'cert', 'crl'?"),
+                        (("cert", "shw"), "No such command 'shw'. Did you mean 'show'?")):
+        result = run_s1spki(home, *words)
+        assert result.code == 2 and said in result.stderr and len(result.stderr.splitlines()) == 1, result
+    assert not home.exists()
+
+
+def test_a_root_options_value_is_not_taken_for_the_group(ca: CaHome) -> None:
+    # `--log-format` and `--home` take values: `org` here is a value and `cert` the group
+    (ca.work / "org").symlink_to(ca.home)
+    done = subprocess.run([sys.executable, "-m", "s1spki", "--home", "org", "--log-format", "plain", "cert", "list"],
+                          capture_output=True, text=True, cwd=ca.work)
+    assert done.returncode == 0 and "S1SPKI Root CA" in done.stdout, done
+
+
 def test_version() -> None:
     result = subprocess.run([sys.executable, "-m", "s1spki", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == f"s1spki {__version__}", result

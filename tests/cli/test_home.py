@@ -1,6 +1,6 @@
 """The CA home: made 0700 with its database 0600; a reading command on a home whose database is missing says
 so and never makes an empty one; `init` on a home that exists changes nothing; after the issuing ceremony the
-hint says how to issue the first CRL."""
+hint says how to issue the first CRL; a command closes its database as it ends, whatever its outcome."""
 
 from __future__ import annotations
 
@@ -31,6 +31,18 @@ def test_a_missing_database_is_said_and_never_made(ca: CaHome) -> None:
         assert "missing: restore it from backup" in result.stderr and len(result.stderr.splitlines()) == 1, \
             str(result)
         assert not (ca.home / "s1spki.db").exists(), f"{args} made an empty database"
+
+
+def test_a_command_closes_its_database_as_it_ends(ca: CaHome) -> None:
+    # the process ends without the interpreter's teardown (cli/main.py _leave): the command closes its store
+    # itself, so SQLite checkpoints the write-ahead log into the database and removes it, as after a clean exit
+    issued = ca.issue_new()
+    for args, code in ((["cert", "show", str(issued["id"])], 0), (["cert", "revoke", "nonsense"], 2),
+                       (["cert", "issue", "--all-approved", "--as", "carol"], 0)):
+        result = ca.run(*args)
+        assert result.code == code, f"{args}: {result}"
+        left = [name for name in ("s1spki.db-wal", "s1spki.db-shm") if (ca.home / name).exists()]
+        assert not left, f"{args} left {left} open"
 
 
 def test_init_on_a_home_that_exists_changes_nothing(ca: CaHome) -> None:
