@@ -12,7 +12,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec
 from pkcs11 import Attribute, Mechanism, ObjectClass
 
-from s1spki.errors import HsmError, Refused
+from s1spki.errors import HsmError, NotFound, Refused
 from s1spki.hsm import objects, session
 from s1spki.hsm.keys import HsmEcPrivateKey
 from s1spki.hsm.settings import HsmSettings, KeyAttributes, TokenInfo
@@ -192,7 +192,11 @@ class Hsm:
                 conn.cache[("private", label)] = key
             return bytes(key.sign(bytes(digest), mechanism=Mechanism.ECDSA))
 
-        return conn.run(op, action=f"signing with key '{label}'", retry=True)
+        try:
+            return conn.run(op, action=f"signing with key '{label}'", retry=True)
+        except NotFound as exc:  # the key was found when it was opened: gone now is the HSM's fault, not the user's
+            raise HsmError(f"{exc.message} any more (it was there when this command opened it): nothing was "
+                           "signed with it; check the token", label=label, token=conn.token_label) from None
 
     # --- lifetime ---
 

@@ -6,6 +6,8 @@ meanwhile) sends its requests through the one-at-a-time path, and nothing is lef
 from __future__ import annotations
 
 import json
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +106,47 @@ def test_an_organisation_edited_in_the_database_refuses_every_request_of_the_bat
     assert all(r["error"] == "integrity" and "integrity check" in r["message"] for r in body["refused"]), body
     assert ca.ok("--json", "cert", "list", "--kind", "end-entity").json() == []
     assert _unissued_reservations(ca) == []
+
+
+def _token_folder(home: Path, label: str) -> Path:
+    """The SoftHSM folder of the token labelled `label` (SoftHSM stores the label blank-padded to 32 bytes)."""
+    tokens = home / "softhsm" / "tokens"
+    [folder] = [d for d in tokens.iterdir() if label.encode().ljust(32) in (d / "token.object").read_bytes()]
+    return folder
+
+
+def test_the_hsm_failing_mid_batch_gives_back_every_request_not_stored(ca: CaHome) -> None:
+    """The CA key vanishes from the token after the batch's first signature: the batch stops with the HSM's one
+    line (exit 5), stores nothing, gives every request back with its reserved serial explained by its records, and
+    issues them all once the key is back."""
+    requests = [ca.submit_approved() for _ in range(3)]
+    batch, release = held_at(ca, "signed", "--json", "cert", "issue", "--all-approved", "--as", "carol")
+    label = tomllib.loads((ca.home / "s1spki.toml").read_text())["hsm"]["token_label"]
+    token, away = _token_folder(ca.home, label), ca.work / "keys-away"
+    away.mkdir()
+    for key_file in token.glob("*.object"):
+        if key_file.name != "token.object":
+            key_file.rename(away / key_file.name)
+    release.touch()
+    out, err = batch.communicate(timeout=120)
+
+    assert batch.returncode == 5, err
+    assert len(err.strip().splitlines()) == 1 and "any more" in err and "check the token" in err, err
+    assert json.loads(out)["error"] == "hsm"
+    assert ca.ok("--json", "cert", "list", "--kind", "end-entity").json() == []
+    reserved = _unissued_reservations(ca)
+    assert sorted(r["request_id"] for r in reserved) == requests  # each explained by its request's records
+    stopped = [a for a in ca.audit() if a["event"] == "cert.issue" and a["outcome"] != "ok"]
+    assert sorted(int(a["object_id"]) for a in stopped) == requests
+    reasons = [json.loads(a["details"]) for a in stopped]
+    assert all(r["error"] == "hsm" and "any more" in r["reason"] for r in reasons), reasons
+    # the request whose signature failed records that; the one signed before and the one after, the batch's stop
+    assert sorted("the batch stopped" in r["reason"] for r in reasons) == [False, True, True], reasons
+    assert {ca.ok("--json", "request", "show", str(r)).json()["status"] for r in requests} == {"submitted"}
+    assert ca.ok("audit", "verify").code == 0
+
+    for key_file in away.iterdir():
+        key_file.rename(token / key_file.name)
+    body = ca.ok("--json", "cert", "issue", "--all-approved", "--as", "carol").json()
+    assert sorted(c["request_id"] for c in body["issued"]) == requests and body["refused"] == []
+    assert ca.ok("audit", "verify").code == 0
