@@ -122,7 +122,7 @@ def _app(groups: tuple[str, ...]) -> typer.Typer:
 def _command_tree(argv: list[str]) -> Any:
     """The command tree a command line needs: the root and the one group it names, or every group for the root's
     help, shell completion or a word that names none (so that its error and suggestions are the same). Building
-    every group's commands is a tenth of a reading command's start."""
+    every group's commands costs ~30 ms of a reading command's 0.5 s start."""
     named = _first_word(typer.main.get_command(_app(())), argv)
     one = named in GROUPS and COMPLETION_VARIABLE not in os.environ
     command = typer.main.get_command(_app((named,) if one else GROUPS))
@@ -211,8 +211,9 @@ def _usage_error(exc: typer.TyperException) -> int:
     return int(getattr(exc, "exit_code", 2))
 
 
-def main(runtime_factory: RuntimeFactory | None = None) -> None:
-    """Run the command line; `runtime_factory` is for test-only entry points that inject a clock or seams."""
+def main(runtime_factory: RuntimeFactory | None = None) -> NoReturn:
+    """Run the command line and end the process with its exit code (_leave); `runtime_factory` is for test-only
+    entry points that inject a clock or seams."""
     if runtime_factory is not None:
         use_runtime_factory(runtime_factory)
     argv = _global_json_first(sys.argv[1:])
