@@ -65,4 +65,6 @@ def backup(
     head = done["audit_head"]
     cli.emit(done, f"backup of the {done['engine']} store written to {done['file']} ({done['size']} bytes, "
                    f"sha256 {done['sha256']}); schema revision {done['schema_revision']}, audit records up to "
-                   f"{head['seq']} ({head['hash'][:16]}...)\nmanifest: {done['manifest_file']}")
+                   f"{head['seq']} ({head['hash'][:16]}...)\nmanifest: {done['manifest_file']}"
+                   + "".join(f"\nremoved {name}: a partial copy left by a backup that did not finish"
+                             for name in done["left_behind_removed"]))

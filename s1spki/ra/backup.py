@@ -32,7 +32,7 @@ from s1spki.audit.signer import AuditSigner, current_signer
 from s1spki.command import Command
 from s1spki.errors import PolicyRefused, S1spkiError, UsageError
 from s1spki.store import migrations
-from s1spki.store.backup import Copied, copy_store, engine_name, require_pg_dump, staged
+from s1spki.store.backup import Copied, copy_store, engine_name, remove_left_behind, require_pg_dump, staged, unstage
 from s1spki.values.clock import iso
 
 OPERATION = "db.backup"
@@ -45,10 +45,12 @@ class BackupResult:
     file: Path
     manifest_file: Path
     body: dict[str, Any]
+    left_behind_removed: list[str]  # partial copies that killed backups had left in the folder
 
     def as_dict(self) -> dict[str, Any]:
         shown = {k: v for k, v in self.body.items() if k != "audit_certificate"}  # the PEM stays in the file
-        return {"file": str(self.file), "manifest_file": str(self.manifest_file), **shown}
+        return {"file": str(self.file), "manifest_file": str(self.manifest_file), **shown,
+                "left_behind_removed": self.left_behind_removed}
 
 
 def check_target(target: Path) -> tuple[Path, Path]:
@@ -74,9 +76,10 @@ def back_up(cmd: Command, target: Path) -> BackupResult:
         require_pg_dump()
     partial = staged(target)  # a folder that cannot be written is refused before anything is recorded
     try:
+        cmd.runtime.seams.reached("backup-staged")
         made = _record_and_copy(cmd, engine_kind, partial, target)
     finally:
-        partial.unlink(missing_ok=True)
+        unstage(partial)
     try:
         sha256, size = _digest(target)
         copied = made.copied
@@ -89,7 +92,7 @@ def back_up(cmd: Command, target: Path) -> BackupResult:
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    return BackupResult(target, manifest_file, body)
+    return BackupResult(target, manifest_file, body, made.left_behind_removed)
 
 
 @dataclass(frozen=True)
@@ -100,10 +103,12 @@ class _Made:
     signer: AuditSigner
     key: ec.EllipticCurvePrivateKey
     copied: Copied
+    left_behind_removed: list[str]
 
 
 def _record_and_copy(cmd: Command, engine_kind: str, partial: Path, target: Path) -> _Made:
-    """Steps 2 and 3 of the module docstring, then the copy."""
+    """Steps 2 and 3 of the module docstring, then the copy. Once the backup is authorised, the partial copies that
+    killed backups left in the folder are removed, and its record names them."""
     backup_id = secrets.token_hex(8)  # names the backup's record; the manifest names it too
     event = cmd.event(OPERATION, "backup", backup_id, file=target.name, engine=engine_kind,
                       schema_revision=migrations.HEAD)
@@ -113,7 +118,9 @@ def _record_and_copy(cmd: Command, engine_kind: str, partial: Path, target: Path
         if signer is None:
             raise PolicyRefused("this CA home has no audit key, so a backup's manifest cannot be signed")
         key = cmd.runtime.open_audit_key(signer)
-        event = event.attributed(auth.actor, auth.actor_role, auth.records())
+        left_behind = remove_left_behind(target.parent)
+        event = event.attributed(auth.actor, auth.actor_role, auth.records(),
+                                 **({"left_behind_removed": left_behind} if left_behind else {}))
     with cmd.store.change(event.with_outcome("ok")):
         pass
     # the backup's record: another node may write meanwhile, so the copy holds this record and maybe later ones
@@ -124,7 +131,7 @@ def _record_and_copy(cmd: Command, engine_kind: str, partial: Path, target: Path
     except S1spkiError as exc:
         cmd.store.record_refusal(event.with_outcome("error", reason=exc.message, error=exc.kind, record=seq))
         raise
-    return _Made(backup_id, seq, auth.actor, signer, key, copied)
+    return _Made(backup_id, seq, auth.actor, signer, key, copied, left_behind)
 
 
 def _digest(path: Path) -> tuple[str, int]:

@@ -6,17 +6,22 @@ snapshot pg_dump dumps (PostgreSQL: this process exports its snapshot and pg_dum
 database a moment later, when another node may have written.
 
 The file is written under a temporary name in the target folder, mode 0600 from its creation, fsynced, then
-linked into place: a file of that name that appeared meanwhile is never replaced. The database password never
+linked into place: a file of that name that appeared meanwhile is never replaced. The temporary file is locked
+(flock) while its backup runs, so that a later backup in the folder can tell one left by a killed backup (a
+partial copy of the store, which it removes) from one being written now. The database password never
 reaches a command line or a message: pg_dump finds it in its own environment (PGPASSWORD).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
 import secrets
 import shutil
 import sqlite3
 import subprocess
+import time
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +35,10 @@ from s1spki.store import schema as t
 from s1spki.store.engine import translated_errors
 
 PG_DUMP = "pg_dump"
+_PARTIAL = re.compile(r"\..+\.[0-9a-f]{8}\.partial")  # staged()'s names
+# A partial copy younger than this is never taken for one left behind: a backup creates its file, then locks it.
+LEFT_BEHIND_AFTER_S = 60
+_held: dict[Path, int] = {}  # the partial files this process is writing, each locked while it is
 
 
 @dataclass(frozen=True)
@@ -60,11 +69,47 @@ def staged(target: Path) -> Path:
     cannot be written: nothing is left then)."""
     partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
     try:
-        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         raise UsageError(f"{target.parent} is not writable ({exc.strerror}): choose another place for the "
                          "backup") from None
+    fcntl.flock(fd, fcntl.LOCK_EX)  # until this backup ends (released with its process if it is killed)
+    _held[partial] = fd
     return partial
+
+
+def remove_left_behind(folder: Path) -> list[str]:
+    """Remove the partial copies in `folder` that no running backup holds (left by backups that were killed): the
+    names removed."""
+    removed = []
+    for path in sorted(folder.glob(".*.partial")):
+        if not _PARTIAL.fullmatch(path.name) or path in _held:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if time.time() - os.fstat(fd).st_mtime < LEFT_BEHIND_AFTER_S:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a backup writing it now
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+        finally:
+            os.close(fd)
+    return removed
+
+
+def unstage(partial: Path) -> None:
+    """Remove `partial` (from `staged`) and release its lock."""
+    with suppress(FileNotFoundError):
+        partial.unlink()
+    fd = _held.pop(partial, None)
+    if fd is not None:
+        os.close(fd)
 
 
 def copy_store(engine: Engine, partial: Path, target: Path) -> Copied:
@@ -79,8 +124,7 @@ def copy_store(engine: Engine, partial: Path, target: Path) -> Copied:
             raise UsageError(f"{target} exists: a backup never overwrites a file, choose another name") from None
         _fsync(target.parent)
     finally:
-        with suppress(FileNotFoundError):
-            partial.unlink()
+        unstage(partial)
     return copied
 
 

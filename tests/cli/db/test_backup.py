@@ -13,6 +13,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from s1spki.audit.signer import load_certificates
 from s1spki.store import migrations
 from tests.cli.db.conftest import PgHome
 from tests.conftest import CaHome, Result
+from tests.support.held import held_at
 
 
 def _backup(home: CaHome, path: Path) -> dict[str, Any]:
@@ -216,3 +218,35 @@ def test_a_backup_that_cannot_be_written_new_is_refused(ca: CaHome, case: str) -
     assert sorted(p.name for p in ca.work.iterdir()) == before
     assert (target.read_bytes() if target.exists() else None) == kept
     assert len(ca.audit()) == audit, "nothing recorded: the command was called wrongly"
+
+
+def test_a_partial_copy_left_by_a_killed_backup_is_removed_by_the_next_and_a_running_ones_kept(ca: CaHome) -> None:
+    """A backup killed while it writes leaves its partial copy of the store (0600) in the folder; the next backup
+    there, once authorised, removes it, says so and records it, but never touches the partial copy of a backup
+    still running."""
+    folder = ca.work / "backups"
+    folder.mkdir()
+    running, release = held_at(ca, "backup-staged", "db", "backup", str(folder / "second.s1db"), "--as", "erin")
+    killed = ca.run("db", "backup", str(folder / "first.s1db"), "--as", "erin", seams=True,
+                    env={"S1SPKI_TEST_KILL_AT": "backup-staged"})
+    assert killed.code == -9, str(killed)
+    [left], [kept] = folder.glob(".first.s1db.*.partial"), folder.glob(".second.s1db.*.partial")
+    an_hour_ago = time.time() - 3600
+    for partial in (left, kept):  # as a later backup finds them, not one in the same second; `kept` still locked
+        os.utime(partial, (an_hour_ago, an_hour_ago))
+    refused = ca.run("db", "backup", str(folder / "refused.s1db"), "--as", "carol")  # not a CA administrator
+    assert refused.code == 4 and left.exists(), str(refused)  # a refused backup removes nothing
+    done = ca.ok("db", "backup", str(folder / "third.s1db"), "--as", "erin")
+
+    assert f"removed {left.name}: a partial copy left by a backup that did not finish" in done.stdout, str(done)
+    assert not left.exists() and kept.exists()
+    assert ca.ok("--json", "db", "backup", str(folder / "fourth.s1db"), "--as", "erin").json()[
+        "left_behind_removed"] == [] and kept.exists()
+    [record] = [a for a in ca.audit() if a["event"] == "db.backup" and a["outcome"] == "ok"
+                and json.loads(a["details"])["file"] == "third.s1db"]
+    assert json.loads(record["details"])["left_behind_removed"] == [left.name]
+    release.touch()
+    out, err = running.communicate(timeout=120)
+    assert running.returncode == 0, err
+    assert (folder / "second.s1db").exists() and not list(folder.glob("*.partial"))
+    assert ca.ok("audit", "verify").code == 0
