@@ -118,7 +118,7 @@ class Names(StrictTable):
     officer: Annotated[int, Field(ge=1, le=256)]
     common_name: Annotated[int, Field(ge=1, le=UB_COMMON_NAME)]
     operator: Annotated[int, Field(ge=1, le=64)]
-    evidence: Annotated[int, Field(ge=1, le=1024)]
+    evidence: Annotated[int, Field(ge=1, le=1024)]  # also a rejection's reason (free text a person gives)
 
 
 class Est(StrictTable):

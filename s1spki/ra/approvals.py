@@ -20,6 +20,7 @@ from s1spki.issuance.approvals import approval_object, submitters
 from s1spki.ra.issue import stale_claim
 from s1spki.rapp import ApprovalRule
 from s1spki.store import ApprovalRecord, Duplicate, RequestRecord
+from s1spki.values.names import reason as reason_text
 
 APPROVE = "request.approve"
 
@@ -54,8 +55,11 @@ def read_statement(path: Path) -> SignedStatement:
 
 def decide(cmd: Command, request_id: int, decision: str, reason: str | None = None,
            statement: SignedStatement | None = None) -> ApprovalRecord:
-    """Record an approval or a rejection; a rejection ends the request."""
+    """Record an approval or a rejection; a rejection ends the request. A rejection's reason is one line of text
+    (values/names.py), refused before anything is recorded: it goes into the trail and every listing of it."""
     operation = APPROVE if decision == "approve" else "request.reject"
+    if reason is not None:
+        reason = reason_text(reason, cmd.policy.names.evidence, "the rejection's")
     actor = statement.operator if statement is not None else cmd.principal.label
     event = cmd.event(operation, "request", str(request_id), actor=actor, reason=reason)
     with cmd.refusals_recorded(event):

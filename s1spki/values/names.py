@@ -101,6 +101,11 @@ def evidence_reference(value: str, limit: int, what: str) -> str:
     return _checked(value, f"{what} evidence reference", limit, _text_problems(value, limit))
 
 
+def reason(value: str, limit: int, what: str) -> str:
+    """Why a person decided as they did (`request reject --reason`): one line of text, as a name is."""
+    return _checked(value, f"{what} reason", limit, _text_problems(value, limit))
+
+
 def is_operator_name(value: str) -> bool:
     """Whether `value` is made of the operator-name characters (any length): a plain file name, never a path."""
     return _OPERATOR.fullmatch(value) is not None

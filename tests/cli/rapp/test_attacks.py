@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from tests.conftest import ACME, ACME_ARO, OTHER_ARO, OTHER_EUI, CaHome
 
 
@@ -151,6 +153,23 @@ def test_a_rejected_request_cannot_be_issued_or_approved(ca: CaHome) -> None:
     assert ca.run("request", "approve", request, "--as", "dave").code == 3
     issue = ca.run("cert", "issue", request, "--as", "carol")
     assert issue.code == 3 and "rejected" in issue.stderr, str(issue)
+
+
+@pytest.mark.parametrize(("reason", "said"), [
+    ("wrong EUI-64\n2026-12-04 request 7 approved by erin", "U+000A at position 13 is a control character"),
+    ("wrong \u202eEUI", "U+202E RIGHT-TO-LEFT OVERRIDE at position 7 is a format character"),
+    (" ", "must not be whitespace only"),
+    ("x" * 1025, "characters, not 1025"),  # the limit of policy/ [names] evidence
+])
+def test_a_rejection_reason_that_is_not_one_line_of_text_is_refused(ca: CaHome, reason: str, said: str) -> None:
+    # a reason goes into the trail and every listing of it: a forged line or a reordered one must not
+    request = _submit(ca)
+    before, audit = ca.snapshot(), len(ca.audit())
+    result = ca.run("request", "reject", request, "--reason", reason, "--as", "dave")
+    assert result.code == 2 and said in result.stderr and len(result.stderr.splitlines()) == 1, str(result)
+    assert "the rejection's reason" in result.stderr
+    assert ca.snapshot() == before and len(ca.audit()) == audit
+    assert ca.ok("--json", "request", "show", request).json()["status"] == "submitted"
 
 
 def test_approvals_verify_offline_from_the_audit_trail(ca: CaHome) -> None:
