@@ -1,5 +1,5 @@
 """`python -m s1spki` runs the CLI."""
 
-from s1spki.cli.main import main
+from s1spki.cli.launch import main
 
 main()

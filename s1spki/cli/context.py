@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from s1spki.cli.collector import collector_paused
 from s1spki.cli.table import Column, write_table
 from s1spki.home.config import resolve_home
 
@@ -48,9 +49,10 @@ class CliContext:
             if _factory:
                 self._runtime = _factory[0](self.home)
             else:
-                from s1spki.runtime import Runtime  # opening the CA is what costs; --help must not pay for it
+                with collector_paused():  # the store's modules load here (cli/collector.py)
+                    from s1spki.runtime import Runtime  # opening the CA is what costs; --help must not pay for it
 
-                self._runtime = Runtime(self.home)
+                    self._runtime = Runtime(self.home)
             OPENED.append(self._runtime)
         return self._runtime
 
