@@ -26,7 +26,7 @@ Then the yardsticks and the rest of issue 13's figures:
      the same way, in alternating rounds (one, two, one, two);
   `openssl ca` one process per CSR, with a CA made by the bench as close to the profile as openssl allows
      (scripts/bench_openssl.py); the CRL figures with `openssl ca -gencrl` over the same serials
-     (scripts/bench_crl.py); command start-up (`s1spki --help`, `s1spki cert show`, best of three);
+     (scripts/bench_crl.py); command start-up (`s1spki --help`, `s1spki cert show`, best of five);
   several nodes (scripts/bench_nodes.py): issuance by one node on SQLite, one on PostgreSQL and two on one
      PostgreSQL database at once, in a private cluster the script starts (nodes_sqlite_1_per_s,
      nodes_pg_1_per_s, nodes_pg_2_per_s).
@@ -318,10 +318,10 @@ def openssl_figures(base: Path, args: argparse.Namespace) -> None:
 
 
 def startup_figures(home: Path) -> None:
-    """Wall time of a command's start on a warm cache: the best of three runs of each."""
+    """Wall time of a command's start on a warm cache: the best of five runs of each."""
     def best(*command: str) -> float:
         times = []
-        for _ in range(3):
+        for _ in range(5):
             start = time.perf_counter()
             subprocess.run([sys.executable, "-m", "s1spki", *command], check=True, capture_output=True)
             times.append(time.perf_counter() - start)
