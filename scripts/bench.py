@@ -124,7 +124,7 @@ def main() -> None:
     parser.add_argument("--ceiling", type=int)
     parser.add_argument("--issue", type=int)
     parser.add_argument("--two-processes", type=int,
-                        help="certificates issued by two worker processes together (and as many by one)")
+                        help="certificates issued by two worker processes together (and as many by one), each round")
     parser.add_argument("--audit-rounds", type=int, help="rounds of --issue issuances, audit on and off "
                         "alternating")
     parser.add_argument("--verify-records", type=int)
