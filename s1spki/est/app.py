@@ -155,8 +155,11 @@ class EstApp:
     @staticmethod
     def _finish(runtime: Runtime, code: int) -> None:
         try:
-            for told in runtime.finish(code):
-                log.warning("audit checkpoint: %s", told.message if isinstance(told, S1spkiError) else told)
+            for told in runtime.finish(code):  # each says what it is about (a CRL due, a checkpoint)
+                if isinstance(told, S1spkiError):  # records the checkpoint could not vouch for
+                    log.warning("audit checkpoint refused: %s", told.message)
+                else:
+                    log.warning("%s", told)
         except Exception as exc:  # the request's own answer stands
             log.warning("audit checkpoint failed: %s", type(exc).__name__)
         finally:

@@ -73,3 +73,22 @@ def test_a_locked_database_is_answered_503_and_then_served_again(ca: CaHome) -> 
     print(f"\ndatabase released: the next enrolment answered in {took:.2f} s")
     assert locked[0] == 503 and "retry-after" in locked[2].lower(), locked
     assert after[0] == 200, after
+
+
+def test_revocations_left_off_a_crl_are_said_as_such_in_the_servers_log(ca: CaHome) -> None:
+    """After each request the server says what is left undone, as a command does: revocations on no CRL yet are
+    said as that, not as a checkpoint's problem."""
+    issued = ca.issue_new()
+    killed = ca.run("cert", "revoke", str(issued["id"]), "--reason", "keyCompromise", "--as", "dave",
+                    env={"S1SPKI_TEST_KILL_AT": "revocation-recorded"}, seams=True)
+    assert killed.code == -9, str(killed)
+    later = {"S1SPKI_TEST_CLOCK_SHIFT": str(10 * 60)}  # past the time the revocation's own command could take
+    server = start_server(ca, seams=True, env=later)  # its health check is a request: the warning follows it
+    try:
+        deadline = time.monotonic() + 30
+        while "on no CRL yet" not in server.log_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        said = [line for line in server.log_text().splitlines() if "on no CRL yet" in line]
+    finally:
+        stop_server(server)
+    assert said and all("revocation of" in line and "audit checkpoint" not in line for line in said), said
