@@ -1,6 +1,7 @@
 """A long-running EST server outlives its faults: the token folder moved away and back, the SQLite database
 locked. Meanwhile it answers 503 with Retry-After; afterwards it recovers by itself, without a restart (the time
-it took is printed, not asserted: speed is scripts/bench's)."""
+it took is printed, not asserted: speed is scripts/bench's). And it says what a request left undone as a command
+says it."""
 
 from __future__ import annotations
 
