@@ -8,7 +8,9 @@
 
 LABEL picks an issuing CA when a home has several (its name, or its name in lower case with '-' for spaces).
 Each request runs in a runtime of its own (the policy and RAPP in force now, the store, the process's one HSM
-session) and, like a command, ends by checkpointing the audit trail if it grew. An answer that refuses is an HTTP
+session) and, like a command, ends by checkpointing the audit trail if it grew; one that changed the store also
+issues the CRL a revocation cut short left undone, and each says in the log what is still left undone (a
+revocation on no CRL yet). An answer that refuses is an HTTP
 status with a one-line text body; a state-changing request that is refused leaves its audit record. One log
 line per request (logger `s1spki.est`), never a secret.
 """
@@ -109,6 +111,20 @@ def _certs_response(certificates: list[Any]) -> Response:
                     content_type=wire.CERTS_ONLY, headers={"Content-Transfer-Encoding": "base64"})
 
 
+def _command(runtime: Runtime, component: Component) -> Command:
+    """A request's command context. A request that changes the store and succeeds (an enrolment) also issues the CRL
+    that a revocation cut short left undone, as a command of the CLI does (cli/context.py, s1spki.ra.crl)."""
+    cmd = Command(runtime, component)
+
+    def complete_unlisted() -> list[str]:
+        from s1spki.ra.crl import complete_unlisted  # only when a revocation is on no CRL
+
+        return complete_unlisted(cmd)
+
+    runtime.when_changed("unlisted revocations", complete_unlisted)
+    return cmd
+
+
 class EstApp:
     """The WSGI callable; `runtime_for(home)` opens one request's runtime."""
 
@@ -175,7 +191,7 @@ class EstApp:
 
     def _cacerts(self, runtime: Runtime, request: Request, peer: Peer, label: str | None,
                  note: dict[str, str]) -> Response:
-        cmd = Command(runtime, Component(peer.address))
+        cmd = _command(runtime, Component(peer.address))
         ca = _issuing_ca(cmd, label)
         chain = [ca.certificate.certificate()]
         chain += [c.certificate.certificate() for c in runtime.store.reader.cas("root")
@@ -196,7 +212,7 @@ class EstApp:
         authorisation = None
         if credentials is not None and credentials.type == "basic" and (credentials.username or "").isdigit():
             authorisation = int(credentials.username or "0")
-        cmd = Command(runtime, Component(peer.address, authorisation=authorisation))
+        cmd = _command(runtime, Component(peer.address, authorisation=authorisation))
         note["actor"] = cmd.principal.label
         with cmd.refusals_recorded(cmd.event("est.enroll", "request", str(authorisation or "?"))):
             ca_name = _ca_name(cmd, label)
@@ -224,7 +240,7 @@ class EstApp:
             serial = serial_hex(presented.serial_number)
             names = presented.issuer.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
             issuer = str(names[0].value) if names else presented.issuer.rfc4514_string()
-        cmd = Command(runtime, Component(peer.address, issuer=issuer, serial=serial))
+        cmd = _command(runtime, Component(peer.address, issuer=issuer, serial=serial))
         note["actor"] = cmd.principal.label
         with cmd.refusals_recorded(cmd.event("est.reenroll", "certificate", f"{issuer}/{serial}")):
             ca_name = _ca_name(cmd, label)

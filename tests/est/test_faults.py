@@ -5,6 +5,7 @@ says it."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -76,20 +77,31 @@ def test_a_locked_database_is_answered_503_and_then_served_again(ca: CaHome) -> 
     assert after[0] == 200, after
 
 
-def test_revocations_left_off_a_crl_are_said_as_such_in_the_servers_log(ca: CaHome) -> None:
+def test_revocations_left_off_a_crl_are_said_in_the_log_and_listed_by_the_next_enrolment(ca: CaHome) -> None:
     """After each request the server says what is left undone, as a command does: revocations on no CRL yet are
-    said as that, not as a checkpoint's problem."""
+    said as that, not as a checkpoint's problem; and a request that changes the store (an enrolment) issues that
+    CRL at its end, as a command of the CLI does."""
     issued = ca.issue_new()
     killed = ca.run("cert", "revoke", str(issued["id"]), "--reason", "keyCompromise", "--as", "dave",
                     env={"S1SPKI_TEST_KILL_AT": "revocation-recorded"}, seams=True)
     assert killed.code == -9, str(killed)
     later = {"S1SPKI_TEST_CLOCK_SHIFT": str(10 * 60)}  # past the time the revocation's own command could take
+    authorisation, secret = authorise(ca)
+    _, csr = openssl_csr(ca, "after-the-revocation")
     server = start_server(ca, seams=True, env=later)  # its health check is a request: the warning follows it
     try:
         deadline = time.monotonic() + 30
         while "on no CRL yet" not in server.log_text() and time.monotonic() < deadline:
             time.sleep(0.1)
         said = [line for line in server.log_text().splitlines() if "on no CRL yet" in line]
+        enrolled = server.curl("simpleenroll", "-u", f"{authorisation}:{secret.read_text().strip()}",
+                               "--data-binary", f"@{csr}", *PKCS10)
     finally:
         stop_server(server)
     assert said and all("revocation of" in line and "audit checkpoint" not in line for line in said), said
+    assert enrolled[0] == 200, enrolled
+    [completed] = [r for r in ca.audit() if r["event"] == "crl.issue" and r["actor"] == "s1spki"]
+    assert completed["outcome"] == "ok" and issued["serial"] in json.loads(completed["details"])["cause"], completed
+    shown = ca.ok("cert", "show", str(issued["id"]), env=later, seams=True)
+    assert "on no CRL yet" not in shown.stderr, str(shown)
+    assert ca.ok("audit", "verify").code == 0
