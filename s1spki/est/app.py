@@ -10,9 +10,8 @@ LABEL picks an issuing CA when a home has several (its name, or its name in lowe
 Each request runs in a runtime of its own (the policy and RAPP in force now, the store, the process's one HSM
 session) and, like a command, ends by checkpointing the audit trail if it grew; one that changed the store also
 issues the CRL a revocation cut short left undone, and each says in the log what is still left undone (a
-revocation on no CRL yet). An answer that refuses is an HTTP
-status with a one-line text body; a state-changing request that is refused leaves its audit record. One log
-line per request (logger `s1spki.est`), never a secret.
+revocation on no CRL yet). An answer that refuses is an HTTP status with a one-line text body; a state-changing
+request that is refused leaves its audit record. One log line per request (logger `s1spki.est`), never a secret.
 """
 
 from __future__ import annotations
