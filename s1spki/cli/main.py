@@ -310,7 +310,13 @@ def _leave(code: int) -> NoReturn:
     teardown does that matters is done first: the exit handlers (the HSM's logout, logging's flush) and stdout
     and stderr flushed; _close closed the stores and HSM sessions."""
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with suppress(Exception):  # a reader that went away (`| head`) must not turn the result into a traceback
-            stream.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass  # the reader went away (`| head`): what it read stands
+    except (OSError, ValueError) as exc:  # a full disk under `> file`: the document is cut short, so say so
+        sys.stderr.write(f"s1spki: the output could not be written in full: {getattr(exc, 'strerror', None) or exc}\n")
+        code = code or 1
+    with suppress(Exception):
+        sys.stderr.flush()
     os._exit(code & 0xFF)

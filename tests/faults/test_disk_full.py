@@ -2,7 +2,8 @@
 another full one). Every command, reading ones too, then fails with exit 5 and one line saying the disk is full and
 where, not "disk I/O error" (SQLite cannot make its WAL or shared-memory file on a full disk, so a reading command
 fails there as well, unless another process holds the database open and with it those files); once space is freed,
-the same commands work. Mounting needs root (CI runs as root)."""
+the same commands work. A command's output to a file on a full disk is said to be cut short. Mounting needs root
+(CI runs as root)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +147,18 @@ def test_a_full_disk_under_postgresql_is_said_to_be_full(ca: CaHome, small_disk)
     assert listed.code == 0 and listed.json() == [], str(listed)  # reading needs no space on the server
     assert again.code == 0, str(again)
     assert again.json()["request_id"] == int(request_id)
+
+
+def test_output_to_a_file_on_a_full_disk_is_said_to_be_cut_short(ca: CaHome, small_disk) -> None:  # type: ignore[no-untyped-def]
+    """`cert show N > FILE` where FILE's disk is full: the command's output, written when it ends, fails; it says
+    so in one line and exits non-zero, never 0 over a file that holds nothing."""
+    issued = ca.issue_new()
+    disk = small_disk("output-disk", 256)
+    fill(disk)
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as in a user's shell
+    with (disk / "shown.txt").open("w") as out:
+        done = subprocess.run([sys.executable, "-m", "s1spki", "--home", str(ca.home), "cert", "show",
+                               str(issued["id"])], stdout=out, stderr=subprocess.PIPE, text=True, env=buffered)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1, done
+    assert len(lines) == 1 and "the output could not be written in full: No space left on device" in lines[0], done
