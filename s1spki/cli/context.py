@@ -59,17 +59,10 @@ class CliContext:
     def command(self, names: list[str]) -> Command:
         """The command context for the operators named with --as."""
         from s1spki.command import Command, Operators
+        from s1spki.ra.crl_completion import complete_unlisted_at_end
 
-        command = Command(self.runtime, Operators(tuple(names)))
-
-        def complete_unlisted() -> list[str]:
-            from s1spki.ra.crl import complete_unlisted  # only when a revocation is on no CRL: start-up time
-
-            return complete_unlisted(command)
-
-        # a change that succeeds also issues the CRL a revocation cut short left undone (s1spki.ra.crl)
-        self.runtime.when_changed("unlisted revocations", complete_unlisted)
-        return command
+        # a change that succeeds also issues the CRL a revocation cut short left undone
+        return complete_unlisted_at_end(Command(self.runtime, Operators(tuple(names))))
 
     def emit(self, data: Any, human: Callable[[], None] | str | None = None) -> None:
         """With --json, the one JSON document on stdout; otherwise the human form."""

@@ -38,6 +38,7 @@ from s1spki.errors import (
     UsageError,
 )
 from s1spki.est import wire
+from s1spki.ra.crl_completion import complete_unlisted_at_end
 from s1spki.runtime import Runtime
 
 log = logging.getLogger("s1spki.est")
@@ -112,16 +113,8 @@ def _certs_response(certificates: list[Any]) -> Response:
 
 def _command(runtime: Runtime, component: Component) -> Command:
     """A request's command context. A request that changes the store and succeeds (an enrolment) also issues the CRL
-    that a revocation cut short left undone, as a command of the CLI does (cli/context.py, s1spki.ra.crl)."""
-    cmd = Command(runtime, component)
-
-    def complete_unlisted() -> list[str]:
-        from s1spki.ra.crl import complete_unlisted  # only when a revocation is on no CRL
-
-        return complete_unlisted(cmd)
-
-    runtime.when_changed("unlisted revocations", complete_unlisted)
-    return cmd
+    that a revocation cut short left undone, as a command of the CLI does."""
+    return complete_unlisted_at_end(Command(runtime, component))
 
 
 class EstApp:
