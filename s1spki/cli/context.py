@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from s1spki.cli.collector import collector_paused
 from s1spki.cli.table import Column, write_table
+from s1spki.collector import collector_paused
 from s1spki.home.config import resolve_home
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ class CliContext:
             if _factory:
                 self._runtime = _factory[0](self.home)
             else:
-                with collector_paused():  # the store's modules load here (cli/collector.py)
+                with collector_paused():  # the store's modules load here (s1spki/collector.py)
                     from s1spki.runtime import Runtime  # opening the CA is what costs; --help must not pay for it
 
                     self._runtime = Runtime(self.home)

@@ -1,11 +1,11 @@
 """How a command's process starts (pyproject's `s1spki` script, `python -m s1spki`): the CLI's modules loaded with
-the cyclic garbage collector paused (cli/collector.py), then the command run (cli/main.py)."""
+the cyclic garbage collector paused (s1spki/collector.py), then the command run (cli/main.py)."""
 
 from __future__ import annotations
 
 from typing import NoReturn
 
-from s1spki.cli.collector import collector_paused
+from s1spki.collector import collector_paused
 
 
 def main() -> NoReturn:

@@ -8,11 +8,13 @@ raises (`UsageError`), since there is nothing to lint.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
 from asn1crypto import pem
 
+from s1spki.collector import collector_paused
 from s1spki.errors import UsageError
 from s1spki.lint import crl as _crl_rules  # noqa: F401 - registers the CRL rules
 from s1spki.lint import gbcs as _gbcs_rules  # noqa: F401 - registers the certificate rules
@@ -24,10 +26,14 @@ DEFAULT_CONTEXT = LintContext()
 _PEM_LINTERS = {"CERTIFICATE": "certificate", "X509 CRL": "crl"}
 
 
+@functools.cache
 def _pkilint():  # type: ignore[no-untyped-def]
-    """pkilint costs ~0.2 s to import: only commands that lint pay for it."""
-    from s1spki.lint import pkilint_adapter
+    """pkilint costs ~0.2 s to import: only commands that lint pay for it. It loads, and its certificate
+    validators are built, with the collector paused (s1spki/collector.py): they live as long as the process."""
+    with collector_paused():
+        from s1spki.lint import pkilint_adapter
 
+        pkilint_adapter.certificate_validator()
     return pkilint_adapter
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from s1spki.lint import (
     lint_der,
     lint_file,
 )
+from tests.conftest import REFERENCE
 
 from .factory import Pki, new_key, rules_of
 
@@ -180,3 +183,23 @@ def test_lint_context_refuses_impossible_settings(settings: dict[str, object]) -
 def test_lint_context_wants_frozensets() -> None:
     with pytest.raises(TypeError):
         LintContext(role_codes={2, 3})  # type: ignore[arg-type]
+
+
+# Run in a process of its own: the suite's process has loaded pkilint long before.
+_FIRST_LINT = """
+import gc, sys
+from pathlib import Path
+from s1spki.lint import lint_file
+from s1spki.lint.pkilint_adapter import certificate_validator
+lint_file(Path(sys.argv[1]))
+collected = {id(o) for o in gc.get_objects()}
+print(gc.isenabled(), id(certificate_validator()) in collected, len(certificate_validator().validators) > 0)
+"""
+
+
+def test_pkilint_validators_are_kept_out_of_later_collections() -> None:
+    """The first lint of a process builds pkilint's validators frozen out of the collector's generations
+    (s1spki/collector.py): an issuing process's collections do not scan them again and again."""
+    out = subprocess.run([sys.executable, "-c", _FIRST_LINT, str(REFERENCE / "mdr-ds.pem")], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["True", "False", "True"]  # the collector on, the validators not in its generations
