@@ -116,9 +116,10 @@ def issue_request(cmd: Command, request_id: int, ca_name: str | None = None) -> 
     event = cmd.event("cert.issue", "request", str(request_id))
     claimant = new_claimant()
     with cmd.refusals_recorded(event, undo=lambda tx: tx.release_claim(request_id, claimant)):
-        with cmd.store.one_read():  # steps 1 to 3 read one snapshot of the store, in one read transaction
+        with cmd.store.one_read():  # steps 1 to 4 read one snapshot of the store, in one read transaction
             what, event = judge_request(cmd, event, request_id, ca_name, claimant)
-        return issue_certificate(cmd, event, what)
+            issuer = open_issuer(cmd, what.ca)  # step 4 here: the CA row it checks is the one the judgement read
+        return issue_certificate(cmd, event, what, issuer)
 
 
 def judge_request(cmd: Command, event: AuditEvent, request_id: int, ca_name: str | None,
@@ -169,15 +170,16 @@ class ToIssue:
     claimant: str
 
 
-def issue_certificate(cmd: Command, event: AuditEvent, what: ToIssue) -> CertificateRecord:
-    """Steps 4 to 7 of every issuance (`cert issue`, and enrolment over EST): the issuer opened, the profile, lint,
-    the request claimed and the serial reserved, one HSM signature, the certificate stored with its audit record
-    (`event`, attributed) after the checks it relied on are made again. Call inside `cmd.refusals_recorded`, with
-    an undo that releases the claim."""
+def issue_certificate(cmd: Command, event: AuditEvent, what: ToIssue,
+                      issuer: Issuer | None = None) -> CertificateRecord:
+    """Steps 4 to 7 of every issuance (`cert issue`, and enrolment over EST): the issuer opened (unless given, opened
+    by the caller), the profile, lint, the request claimed and the serial reserved, one HSM signature, the
+    certificate stored with its audit record (`event`, attributed) after the checks it relied on are made again.
+    Call inside `cmd.refusals_recorded`, with an undo that releases the claim."""
     ca, request_id = what.ca, what.pending.id
     # 4. The issuer opened (certificate paired with its HSM key) before anything is reserved: an unavailable
     #    HSM or a key that is not the CA's must not leave a reserved, unissued serial behind.
-    issuer = open_issuer(cmd, ca)
+    issuer = issuer or open_issuer(cmd, ca)
     # 5. The profile decides the contents; the request gives only its key.
     builder, context = to_be_signed(cmd, issuer, what)
     # 6. Lint, claim the request and reserve the serial (committed together), sign once, check the bytes.

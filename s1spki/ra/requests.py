@@ -46,7 +46,8 @@ def submit_request(cmd: Command, org: str, role: str, key_usage: str, eui64: str
             raise IntakeRefused("the request's version field is not v1 (0): not a PKCS#10 request s1spki "
                                 "accepts") from None
         checks = cmd.rapp.operations["request.submit"].checks
-        org_record, aro_record = check_request(cmd.reader, cmd.policy, checks, subject)
+        with cmd.store.one_read():  # the registry as s1spki wrote it (its seals), in one snapshot
+            org_record, aro_record = check_request(cmd.reader, cmd.policy, checks, subject, cmd.trust)
         refuse_known_key(cmd.reader, request.key_sha256)
         rule = request_rule(cmd)
         done = event.attributed(auth.actor, auth.actor_role, auth.records(), rule=rule,

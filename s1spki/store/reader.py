@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from s1spki.errors import NotFound, UsageError
 from s1spki.store import schema as t
+from s1spki.store import sealing
 from s1spki.store.engine import translated_errors
 from s1spki.store.records import (
     ApprovalRecord,
@@ -67,43 +68,54 @@ def _by(column: Any, *more: Any) -> Any:
 def _statement(name: str) -> Any:
     nominator = t.officers.alias("nominator")
     return {
-        "operator": lambda: sa.select(t.operators).where(_by(t.operators.c.name)),
-        "organisation": lambda: sa.select(t.organisations).where(_by(t.organisations.c.name)),
+        "operator": lambda: (sa.select(t.operators, sealing.latest_column("operators"))
+                             .where(_by(t.operators.c.name))),
+        "organisation": lambda: (sa.select(t.organisations, sealing.latest_column("organisations"))
+                                 .where(_by(t.organisations.c.name))),
         "org_euis": lambda: (sa.select(t.org_entities.c.eui64).where(t.org_entities.c.org_id == sa.bindparam("org"))
                              .order_by(t.org_entities.c.eui64)),
         "org_roles": lambda: (sa.select(t.org_roles.c.role).where(t.org_roles.c.org_id == sa.bindparam("org"))
                               .order_by(t.org_roles.c.role)),
         "officer": lambda: (sa.select(t.officers, t.organisations.c.name.label("org_name"),
-                                      nominator.c.name.label("nominator"))
+                                      nominator.c.name.label("nominator"), sealing.latest_column("officers"))
                             .join(t.organisations, t.organisations.c.id == t.officers.c.org_id)
                             .outerjoin(nominator, nominator.c.id == t.officers.c.nominated_by)
                             .where(t.organisations.c.name == sa.bindparam("org_name"),
                                    t.officers.c.kind == sa.bindparam("kind"),
                                    t.officers.c.name == sa.bindparam("officer"))
                             .order_by(t.officers.c.id)),
-        "officer_checks": lambda: (sa.select(t.officer_checks)
-                                   .where(t.officer_checks.c.officer_id == sa.bindparam("officer_id"))
-                                   .order_by(t.officer_checks.c.id)),
         "approvals": lambda: (sa.select(t.approvals).where(_by(t.approvals.c.request_id))
                               .order_by(t.approvals.c.id)),
-        "request": lambda: _request_query().where(t.requests.c.id == sa.bindparam("request_id")),
+        "request": lambda: (_request_query().add_columns(sealing.latest_column("requests"))
+                            .where(t.requests.c.id == sa.bindparam("request_id"))),
         "pending_for_key": lambda: sa.select(t.requests.c.id).where(
             _by(t.requests.c.key_sha256), t.requests.c.status.in_(("submitted", "issuing"))),
         "key_certified": lambda: sa.select(t.certificates.c.id).where(_by(t.certificates.c.key_sha256)).limit(1),
         "certificate": lambda: sa.select(t.certificates).where(_by(t.certificates.c.id)),
-        "cas": lambda: (sa.select(t.cas, t.certificates)
+        "cas": lambda: (sa.select(t.cas, t.certificates, sealing.latest_column("cas"))
                         .join(t.certificates, t.certificates.c.id == t.cas.c.certificate_id).order_by(t.cas.c.id)),
-        "cas_of_kind": lambda: (sa.select(t.cas, t.certificates)
+        "cas_of_kind": lambda: (sa.select(t.cas, t.certificates, sealing.latest_column("cas"))
                                 .join(t.certificates, t.certificates.c.id == t.cas.c.certificate_id)
                                 .where(t.cas.c.kind == sa.bindparam("kind")).order_by(t.cas.c.id)),
     }[name]()
 
 
 class StoreReader:
-    """Reads over the engine (each in a connection of its own), or inside one transaction (`ChangeTx.reader`)."""
+    """Reads over the engine (each in a connection of its own), or inside one transaction (`ChangeTx.reader`).
 
-    def __init__(self, source: Engine | Connection) -> None:
+    With `sealed` (a read transaction whose seal checks may rely on its reads, `Store.one_read`), each protected
+    row read for a record is kept there as its seal check sees it (sealing.SealedRow, by table and id): the check
+    verifies the very row the record was made from, without reading it again."""
+
+    def __init__(self, source: Engine | Connection,
+                 sealed: dict[tuple[str, int], sealing.SealedRow] | None = None) -> None:
         self._source = source
+        self.sealed = sealed
+
+    def _keep(self, table: str, row: Any, related: dict[str, Any] | None = None) -> None:
+        if self.sealed is not None:
+            kept = sealing.row_as_read(table, row._mapping, related)
+            self.sealed[(table, kept.fields["id"])] = kept
 
     def _connect(self) -> AbstractContextManager[Connection]:
         if isinstance(self._source, Connection):
@@ -124,7 +136,10 @@ class StoreReader:
     # operators
     def operator(self, name: str) -> OperatorRecord | None:
         rows = self._rows(_statement("operator"), "reading an operator", {"name": name})
-        return _operator(rows[0]) if rows else None
+        if not rows:
+            return None
+        self._keep("operators", rows[0])
+        return _operator(rows[0])
 
     def operators(self) -> list[OperatorRecord]:
         query = sa.select(t.operators).order_by(t.operators.c.name)
@@ -134,7 +149,11 @@ class StoreReader:
     def organisation(self, name: str) -> OrgRecord | None:
         with translated_errors("reading an organisation"), self._connect() as conn:
             row = conn.execute(_statement("organisation"), {"name": name}).first()
-            return _organisation(conn, row) if row else None
+            if row is None:
+                return None
+            org = _organisation(conn, row)
+        self._keep("organisations", row, {"eui64s": sorted(org.eui64s), "roles": sorted(org.roles)})
+        return org
 
     def organisations(self) -> list[OrgRecord]:
         with translated_errors("listing organisations"), self._connect() as conn:
@@ -162,19 +181,25 @@ class StoreReader:
         """One officer, looked up by name (not by reading every officer of the organisation)."""
         with translated_errors("reading an officer"), self._connect() as conn:
             found = _officer_records(conn, conn.execute(_statement("officer"),
-                                                        {"org_name": org_name, "kind": kind, "officer": name}))
+                                                        {"org_name": org_name, "kind": kind, "officer": name}),
+                                     self._keep)
         return found[0] if found else None
 
     # approvals
     def approvals(self, request_id: int) -> list[ApprovalRecord]:
         rows = self._rows(_statement("approvals"), "reading approvals", {"request_id": request_id})
+        for row in rows:
+            self._keep("approvals", row)
         return [ApprovalRecord(r.request_id, r.operator, tuple(r.roles.split()), r.decision, json.loads(r.statement),
                                r.at, r.id) for r in rows]
 
     # requests
     def request(self, request_id: int) -> RequestRecord | None:
         rows = self._rows(_statement("request"), "reading a request", {"request_id": request_id})
-        return _request(rows[0]) if rows else None
+        if not rows:
+            return None
+        self._keep("requests", rows[0])
+        return _request(rows[0])
 
     def requests(self, status: str | None = None) -> list[RequestRecord]:
         query = _request_query().order_by(t.requests.c.id)
@@ -269,8 +294,12 @@ class StoreReader:
     # CAs
     def cas(self, kind: str | None = None) -> list[CaRecord]:
         if kind:
-            return [_ca(r) for r in self._rows(_statement("cas_of_kind"), "reading the CAs", {"kind": kind})]
-        return [_ca(r) for r in self._rows(_statement("cas"), "reading the CAs")]
+            rows = self._rows(_statement("cas_of_kind"), "reading the CAs", {"kind": kind})
+        else:
+            rows = self._rows(_statement("cas"), "reading the CAs")
+        for row in rows:
+            self._keep("cas", row)
+        return [_ca(r) for r in rows]
 
     def ca(self, name: str) -> CaRecord | None:
         found = [c for c in self.cas() if c.name == name]
@@ -464,8 +493,8 @@ class SnapshotReader(StoreReader):
     issuances): the registry rows every one of them reads (operators, organisations, officers, CAs) are read once
     for the block. The checks that decide where a certificate is stored read afresh (`ChangeTx.reader`)."""
 
-    def __init__(self, conn: Connection) -> None:
-        super().__init__(conn)
+    def __init__(self, conn: Connection, sealed: dict[tuple[str, int], sealing.SealedRow] | None = None) -> None:
+        super().__init__(conn, sealed)
         self._memo: dict[tuple[Any, ...], Any] = {}
 
     def _once(self, key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
@@ -581,15 +610,21 @@ def _officers(conn: Connection, where: Any) -> list[OfficerRecord]:
     return _officer_records(conn, conn.execute(query))
 
 
-def _officer_records(conn: Connection, rows: Any) -> list[OfficerRecord]:
+def _officer_records(conn: Connection, rows: Any,
+                     keep: Callable[[str, Any, dict[str, Any]], None] | None = None) -> list[OfficerRecord]:
+    """Officers with their verifications (in the order they were recorded); each row given to `keep` with its
+    verifications as its seal covers them."""
     result = []
     for row in rows.all():
         m = row._mapping
-        checks = conn.execute(_statement("officer_checks"), {"officer_id": m[t.officers.c.id]}).all()
+        sealed_checks = sealing.officer_checks(conn.execute(sealing.officer_checks_query(), {"id": m[t.officers.c.id]}))
+        if keep is not None:
+            keep("officers", row, {"checks": sealed_checks})
+        checks = sorted(sealed_checks, key=lambda c: c["id"])
         result.append(OfficerRecord(m[t.officers.c.id], m[t.officers.c.org_id], m["org_name"], m[t.officers.c.kind],
                                     m[t.officers.c.name], m[t.officers.c.status], m["nominator"],
                                     m[t.officers.c.created_at], m[t.officers.c.withdrawn_at],
-                                    tuple(CheckRecord(c.check, c.evidence, c.checked_by, c.checked_at)
+                                    tuple(CheckRecord(c["check"], c["evidence"], c["checked_by"], c["checked_at"])
                                           for c in checks)))
     return result
 

@@ -85,20 +85,25 @@ def _row_query(table: str) -> Any:
     return sa.select(*_columns(source), source.c.mac, source.c.sealed_seq).where(source.c.id == sa.bindparam("id"))
 
 
-_LATEST = "latest_ok_seq"  # the column a check adds: the latest successful record about the row's object
+LATEST = "latest_ok_seq"  # the column a check adds: the latest successful record about the row's object
+
+
+def latest_column(table: str) -> Any:
+    """For a row that changes after it is made (`OBJECTS`): the latest successful audit record about its object, as
+    a column (`LATEST`) a query of the row adds, so that its freshness is read with it."""
+    object_type, object_id = OBJECTS[table]
+    return (sa.select(sa.func.max(t.audit.c.seq))
+            .where(t.audit.c.object_type == object_type, t.audit.c.object_id == object_id(TABLES[table]),
+                   t.audit.c.outcome == "ok").scalar_subquery().label(LATEST))
 
 
 @cache
 def _check_query(table: str) -> Any:
-    """The row query of a check, with (for a row that changes after it is made) the latest successful audit record
-    about its object (`_LATEST`) read in the same statement."""
+    """The row query of a check, with (for a row that changes after it is made) `latest_column` in the same
+    statement."""
     if table not in OBJECTS:
         return _row_query(table)
-    object_type, object_id = OBJECTS[table]
-    latest = (sa.select(sa.func.max(t.audit.c.seq))
-              .where(t.audit.c.object_type == object_type, t.audit.c.object_id == object_id(TABLES[table]),
-                     t.audit.c.outcome == "ok").scalar_subquery())
-    return _row_query(table).add_columns(latest.label(_LATEST))
+    return _row_query(table).add_columns(latest_column(table))
 
 
 @cache
@@ -121,28 +126,66 @@ def _seal_update(table: str) -> Any:
         mac=sa.bindparam("new_mac"), sealed_seq=sa.bindparam("new_seq"))
 
 
-def _read(conn: Connection, table: str, row_id: int, query: Any = None) -> tuple[dict[str, Any], Any, Any, Any] | None:
-    """(what the seal covers, mac, sealed_seq, the latest record about its object if `query` reads it) of one row,
-    or None if it is missing."""
+@dataclass(frozen=True)
+class SealedRow:
+    """One protected row as a check sees it: what its seal covers (`sealed_fields`), the seal, and the latest
+    successful record about its object (None where not read)."""
+
+    fields: dict[str, Any]
+    mac: Any
+    sealed_seq: Any
+    latest: Any = None
+
+
+def sealed_fields(table: str, columns: Mapping[str, Any], related: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What the seal of a row covers, from the row's columns by name: every column but the seal's (bytes as hex; a
+    later column left out while NULL) and what is sealed with the row (`related`: an organisation's `eui64s` and
+    `roles` in sorted order, an officer's `checks` as rows in `check` order)."""
+    fields = {name: _bytes(columns[name]) for name in _COLUMN_NAMES[table]}
+    for column in _LATER_COLUMNS.get(table, ()):
+        if fields[column] is None:
+            del fields[column]
+    return {**fields, **(related or {})}
+
+
+def _read(conn: Connection, table: str, row_id: int, query: Any = None) -> SealedRow | None:
+    """One row as a check sees it (the latest record about its object if `query` reads it), or None if it is
+    missing."""
     found = conn.execute(_row_query(table) if query is None else query, {"id": row_id}).mappings().first()
     if found is None:
         return None
-    row = {k: _bytes(v) for k, v in found.items() if k not in ("mac", "sealed_seq", _LATEST)}
-    for column in _LATER_COLUMNS.get(table, ()):
-        if row[column] is None:
-            del row[column]
+    related: dict[str, Any] = {}
     if table == "organisations":  # the EUI-64s and roles an organisation holds are sealed with it
-        row["eui64s"] = sorted(conn.execute(_statement("org_euis"), {"id": row_id}).scalars())
-        row["roles"] = sorted(conn.execute(_statement("org_roles"), {"id": row_id}).scalars())
+        related["eui64s"] = sorted(conn.execute(_statement("org_euis"), {"id": row_id}).scalars())
+        related["roles"] = sorted(conn.execute(_statement("org_roles"), {"id": row_id}).scalars())
     elif table == "officers":  # and an officer's verifications with the officer
-        row["checks"] = [dict(c) for c in conn.execute(_statement("officer_checks"), {"id": row_id}).mappings()]
-    return row, found["mac"], found["sealed_seq"], found.get(_LATEST)
+        related["checks"] = officer_checks(conn.execute(_statement("officer_checks"), {"id": row_id}))
+    return SealedRow(sealed_fields(table, found, related), found["mac"], found["sealed_seq"], found.get(LATEST))
+
+
+def row_as_read(table: str, row: Mapping[Any, Any], related: Mapping[str, Any] | None = None) -> SealedRow:
+    """A protected row as another query read it, for `verify` without reading it again: `row` holds the table's
+    columns (keyed by column) and, for a table in `OBJECTS`, `latest_column` (a KeyError without it); `related` as
+    `sealed_fields` takes it."""
+    columns = {c.name: row[c] for c in TABLES[table].columns}
+    return SealedRow(sealed_fields(table, columns, related), columns["mac"], columns["sealed_seq"],
+                     row[LATEST] if table in OBJECTS else None)
+
+
+def officer_checks_query() -> Any:
+    """An officer's verifications (bound parameter `id`: the officer) in the order its seal covers them."""
+    return _statement("officer_checks")
+
+
+def officer_checks(result: Any) -> list[dict[str, Any]]:
+    """The rows of `officer_checks_query` as its seal covers them."""
+    return [dict(c) for c in result.mappings()]
 
 
 def _fields(table: str) -> Callable[[Connection, int], dict[str, Any] | None]:
     def fields(conn: Connection, row_id: int) -> dict[str, Any] | None:
         read = _read(conn, table, row_id)
-        return None if read is None else read[0]
+        return None if read is None else read.fields
     return fields
 
 
@@ -152,6 +195,7 @@ FIELDS: Mapping[str, Callable[[Connection, int], dict[str, Any] | None]] = {
                                      "revocations")
 }
 TABLES: Mapping[str, sa.Table] = {name: t.metadata.tables[name] for name in FIELDS}
+_COLUMN_NAMES: Mapping[str, tuple[str, ...]] = {name: tuple(c.name for c in _columns(TABLES[name])) for name in TABLES}
 
 
 def _officer_object(officers: sa.Table) -> Any:
@@ -180,7 +224,7 @@ def seal(conn: Connection, authenticator: Authenticator, table: str, row_id: int
     read = _read(conn, table, row_id)
     if read is None:
         return
-    mac = authenticator.mac(row_mac_input(table, row_id, seq, read[0]))
+    mac = authenticator.mac(row_mac_input(table, row_id, seq, read.fields))
     conn.execute(_seal_update(table), {"row_id": row_id, "new_mac": mac, "new_seq": seq})
 
 
@@ -195,18 +239,22 @@ class SealProblem:
 
 
 def check(conn: Connection, authenticator: Authenticator, table: str, row_id: int) -> SealProblem | None:
-    """Whether one row is as the last change wrote it: its seal verifies and no later change of its object
-    was recorded (a replayed older version). None when it holds."""
-    read = _read(conn, table, row_id, _check_query(table))
+    """Whether one row is as the last change wrote it (`verify`), read for the check. None when it holds."""
+    return verify(authenticator, table, row_id, _read(conn, table, row_id, _check_query(table)))
+
+
+def verify(authenticator: Authenticator, table: str, row_id: int, read: SealedRow | None) -> SealProblem | None:
+    """Whether one row, as read (None: missing), is as the last change wrote it: its seal verifies and no later
+    change of its object was recorded (a replayed older version). None when it holds. A row read without the latest
+    record about its object is checked without it: read rows with `_read` or `row_as_read`, which refuse to."""
     if read is None:
         return SealProblem(table, row_id, "is missing")
-    fields, mac, sealed_seq, latest = read
-    if mac is None or sealed_seq is None:
+    if read.mac is None or read.sealed_seq is None:
         return SealProblem(table, row_id, "has no authenticator: it was not written by s1spki")
-    expected = authenticator.mac(row_mac_input(table, row_id, int(sealed_seq), fields))
-    if not hmac.compare_digest(expected, str(mac)):
+    expected = authenticator.mac(row_mac_input(table, row_id, int(read.sealed_seq), read.fields))
+    if not hmac.compare_digest(expected, str(read.mac)):
         return SealProblem(table, row_id, "does not match its authenticator: it was changed outside s1spki")
-    if latest is not None and int(latest) > int(sealed_seq):
-        return SealProblem(table, row_id, f"is an older version than audit record {latest} left it: it was put "
+    if read.latest is not None and int(read.latest) > int(read.sealed_seq):
+        return SealProblem(table, row_id, f"is an older version than audit record {read.latest} left it: it was put "
                            "back outside s1spki")
     return None

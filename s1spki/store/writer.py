@@ -477,15 +477,19 @@ class Store:
     @contextmanager
     def one_read(self, memo: bool = False) -> Iterator[None]:
         """The reads and seal checks of this block share one connection and one read transaction: one snapshot of
-        the store, and one round trip per query rather than three. Writes (`change()`) use connections of their
-        own; what they commit is not seen by the block's reads (re-read after it). With `memo` (a batch judged
-        in one block), the registry rows and the seal checks every judgement repeats are made once for the block
-        (store/reader.py SnapshotReader)."""
+        the store (REPEATABLE READ on PostgreSQL), and one round trip per query rather than three. A seal check of a
+        row the block has read verifies that read rather than reading the row again (store/reader.py). Writes
+        (`change()`) use connections of their own; what they commit is not seen by the block's reads (re-read after
+        it). With `memo` (a batch judged in one block), the registry rows and the seal checks every judgement
+        repeats are made once for the block (store/reader.py SnapshotReader)."""
         if getattr(self._pinned, "reader", None) is not None:
             yield  # already inside one
             return
         with translated_errors("reading the store"), self.engine.connect() as conn:
-            self._pinned.reader, self._pinned.conn = SnapshotReader(conn) if memo else StoreReader(conn), conn
+            if conn.dialect.name == "postgresql":  # its default, READ COMMITTED, sees each statement's own moment
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            reader = SnapshotReader(conn, sealed={}) if memo else StoreReader(conn, sealed={})
+            self._pinned.reader, self._pinned.conn = reader, conn
             self._pinned.seals = {} if memo else None
             try:
                 yield
@@ -566,9 +570,14 @@ class Store:
         pinned, seals = getattr(self._pinned, "conn", None), getattr(self._pinned, "seals", None)
         if seals is not None and (table, row_id) in seals:
             return seals[(table, row_id)]  # type: ignore[no-any-return]
-        with translated_errors("checking a row's authenticator"), \
-                (nullcontext(pinned) if pinned is not None else self.engine.connect()) as conn:
-            problem = sealing.check(conn, self._remembered_macs(self.authenticator), table, row_id)
+        reader: StoreReader | None = getattr(self._pinned, "reader", None)
+        kept = reader.sealed.get((table, row_id)) if reader is not None and reader.sealed is not None else None
+        if kept is not None:  # the row this block's reader made its record from, verified as it was read
+            problem = sealing.verify(self._remembered_macs(self.authenticator), table, row_id, kept)
+        else:
+            with translated_errors("checking a row's authenticator"), \
+                    (nullcontext(pinned) if pinned is not None else self.engine.connect()) as conn:
+                problem = sealing.check(conn, self._remembered_macs(self.authenticator), table, row_id)
         if seals is not None:
             seals[(table, row_id)] = problem
         return problem

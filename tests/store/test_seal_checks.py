@@ -8,11 +8,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from sqlalchemy import event
 
 from s1spki.command import Command, Operators
 from s1spki.errors import IntegrityRefused
 from s1spki.runtime import Runtime
-from tests.conftest import CaHome
+from tests.conftest import ACME, ACME_ARO, CaHome
 
 pytestmark = pytest.mark.both_engines
 
@@ -63,5 +64,31 @@ def test_an_older_version_put_back_after_it_was_checked_is_refused_in_the_same_p
 
         with pytest.raises(IntegrityRefused, match="is an older version than audit record"):
             cmd.trust("requests", request_id, f"request {request_id}")
+    finally:
+        runtime.close()
+
+
+def test_a_check_in_one_read_verifies_the_rows_its_reads_made_records_from(ca: CaHome) -> None:
+    """Inside one read transaction, the seal check of a row the reader read (an organisation with its EUI-64s
+    and roles, an officer with its verifications, a request) verifies that very read: it asks the database
+    nothing more, and the record relied on is the row verified. Outside one, the check reads the row itself."""
+    request_id = int(ca.submit(ca.csr()).json()["id"])
+    runtime = Runtime(ca.home)
+    statements: list[str] = []
+    event.listen(runtime.store.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        cmd = Command(runtime, Operators(("carol",)))
+        with runtime.store.one_read():
+            reader = runtime.store.reader
+            org, aro = reader.organisation(ACME), reader.officer(ACME, "aro", ACME_ARO)
+            request = reader.request(request_id)
+            assert org is not None and aro is not None and request is not None
+            statements.clear()
+            cmd.trust("organisations", org.id, "organisation")
+            cmd.trust("officers", aro.id, "ARO")
+            cmd.trust("requests", request.id, "request")
+            assert statements == []
+        cmd.trust("organisations", org.id, "organisation")
+        assert any("FROM organisations" in s for s in statements)
     finally:
         runtime.close()

@@ -53,3 +53,20 @@ def test_a_new_request_record_names_the_request_it_created(store_url: str) -> No
         tx.add_organisation("Acme", ["90B3D51F30010000"], ["supplier"])
     assert store.reader.audit_records()[-1]["object_id"] == "Acme"
     store.dispose()
+
+
+def test_one_read_is_one_snapshot_on_either_engine(store_url: str) -> None:
+    """The reads a judgement makes in `one_read()` see the store at one moment: a change another process commits
+    meanwhile is not half seen (PostgreSQL's default isolation would show it to the next statement)."""
+    first = Store.create(store_url, Clock(), "home", KEY)
+    second = Store.open(store_url, Clock(), KEY)
+    try:
+        with first.one_read():
+            assert first.reader.organisation("Acme") is None
+            with second.change(AuditEvent("org.register", "carol", "ra_manager")) as tx:
+                tx.add_organisation("Acme", ["90B3D51F30010000"], ["supplier"])
+            assert first.reader.organisation("Acme") is None and first.reader.audit_count() == 0
+        assert first.reader.organisation("Acme") is not None
+    finally:
+        first.dispose()
+        second.dispose()

@@ -99,3 +99,25 @@ def test_a_refused_as_is_recorded_escaped_and_cut_short(ca: CaHome) -> None:
     assert result.code == 4, str(result)
     actor = ca.audit()[-1]["actor"]
     assert actor.startswith("mallory\\x1b[2J\\u202e") and len(actor) <= 64 and actor.isprintable(), actor
+
+
+def test_an_eui64_given_to_an_organisation_with_sqlite3_is_refused(ca: CaHome) -> None:
+    """The registry rows sealed with an organisation: an EUI-64 added to its devices by a database writer."""
+    with ca.db() as conn:
+        org_id = conn.execute("select id from organisations where name = 'Acme Energy Ltd'").fetchone()[0]
+        conn.execute("insert into org_entities (eui64, org_id) values ('90B3D51F300BBBBB', ?)", (org_id,))
+    result = ca.submit(ca.csr(), eui64="90B3D51F300BBBBB")
+    assert result.code == 3 and "organisation Acme Energy Ltd fails its integrity check" in result.stderr, str(result)
+    assert ca.audit()[-1]["outcome"] == "refused"
+
+
+def test_an_aros_verification_changed_with_sqlite3_is_refused(ca: CaHome) -> None:
+    """An officer's recorded verifications are sealed with the officer: the evidence of one replaced."""
+    request_id = ca.submit_approved()
+    with ca.db() as conn:
+        conn.execute("update officer_checks set evidence = 'forged reference' where officer_id = "
+                     "(select id from officers where name = 'Ann Officer') and \"check\" = 'screening'")
+        forged = conn.execute("select count(*) from officer_checks where evidence = 'forged reference'").fetchone()
+        assert forged[0] == 1
+    _refused_for_integrity(ca, "cert", "issue", str(request_id), "--as", "carol")
+    assert ca.ok("--json", "cert", "list", "--kind", "end-entity").json() == []
