@@ -5,6 +5,7 @@ errors into a one-line message and an exit code (0 done, 1 unexpected, 2 usage, 
 from __future__ import annotations
 
 import atexit
+import errno
 import importlib
 import json
 import logging
@@ -244,18 +245,39 @@ def main(runtime_factory: RuntimeFactory | None = None) -> NoReturn:
     except KeyboardInterrupt:
         sys.stderr.write("s1spki: interrupted\n")
         code = 1
-    except Exception as exc:  # a bug, not a user's mistake: one line, the trace only on request
-        if os.environ.get("S1SPKI_DEBUG"):
-            traceback.print_exc()
-        sys.stderr.write(f"s1spki: unexpected error ({type(exc).__name__}); set S1SPKI_DEBUG=1 for details\n")
+    except Exception as exc:  # a bug, not a user's mistake (unless the system refused a write): one line
         code = 1
-        failure = f"unexpected error ({type(exc).__name__})"
-        log.debug("unexpected error", exc_info=True)
+        if isinstance(exc, OSError) and _system_refused(exc):
+            failure = f"the command stopped: {exc.strerror}"
+        else:
+            if os.environ.get("S1SPKI_DEBUG"):
+                traceback.print_exc()
+            sys.stderr.write(f"s1spki: unexpected error ({type(exc).__name__}); set S1SPKI_DEBUG=1 for details\n")
+            failure = f"unexpected error ({type(exc).__name__})"
+            log.debug("unexpected error", exc_info=True)
     finally:
         code = _finish(code)
         _log_outcome(code, failure)
         _close()
     _leave(code)
+
+
+# Why a write fails where no bug is: the disk or quota is full, the file too large, the device failing.
+_WRITE_REFUSED = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
+def _system_refused(exc: OSError) -> bool:
+    """Say in one line that the system refused a write the command made, and give up the output (what was
+    written of it stands) so that the process's end does not fail on it again. False for any other OSError: that
+    is a bug's, reported as one. (A closed pipe mid-command never comes here: the CLI library ends the command
+    quietly with exit 1.)"""
+    if exc.errno not in _WRITE_REFUSED:
+        return False
+    with suppress(OSError, ValueError):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stands for the output until the process ends
+    where = f" ({exc.filename})" if exc.filename else ""
+    sys.stderr.write(f"s1spki: the command stopped: a write failed: {exc.strerror}{where}\n")
+    return True
 
 
 def _log_outcome(code: int, failure: str | None) -> None:

@@ -170,8 +170,9 @@ class ChangeTx:
 
     def lock_organisation(self, org_id: int) -> None:
         """PostgreSQL: hold the organisation's row until commit, so that a withdrawal and an issuance relying on it
-        serialise (SQLite's BEGIN IMMEDIATE already serialises every writer)."""
-        self.conn.execute(_statement("lock_organisation"), {"org_id": org_id})
+        serialise (SQLite's BEGIN IMMEDIATE already serialises every writer: nothing to ask it)."""
+        if self.conn.dialect.name != "sqlite":
+            self.conn.execute(_statement("lock_organisation"), {"org_id": org_id})
 
     def add_officer(self, org_id: int, kind: str, name: str, status: str, nominated_by: int | None) -> int:
         officer_id = self._insert(t.officers, {"org_id": org_id, "kind": kind, "name": name, "status": status,
