@@ -123,8 +123,9 @@ class Runtime:
     def policy(self) -> Policy:
         """policy/ in force: as adopted (refused if its files differ from the adoption)."""
         from s1spki.policy import load_policy
+        from s1spki.values.datafile import loaded_once
 
-        policy = load_policy(self.config.policy_dir)
+        policy = loaded_once(self.config.policy_dir, load_policy)
         self._refuse_unadopted("policy", self.config.policy_dir, policy.hash)
         return policy
 
@@ -132,8 +133,9 @@ class Runtime:
     def rapp(self) -> Rapp:
         """rapp/ in force: as adopted (refused if its files differ from the adoption)."""
         from s1spki.rapp import load_rapp
+        from s1spki.values.datafile import loaded_once
 
-        rapp = load_rapp(self.config.rapp_dir)
+        rapp = loaded_once(self.config.rapp_dir, load_rapp)
         self._refuse_unadopted("rapp", self.config.rapp_dir, rapp.hash)
         return rapp
 
@@ -327,6 +329,8 @@ class Runtime:
             self._operator_keys[name] = find_credential(name, self.config.credential_dirs).private_key()
         return self._operator_keys[name]
 
-    def close(self) -> None:
-        if "store" in self.__dict__:
+    def close(self, keep_connections: bool = False) -> None:
+        """Close the store; with `keep_connections` (an EST worker, between requests), its pooled connections are
+        kept for the next runtime of this process on the same database (store/engine.py shared_engine)."""
+        if "store" in self.__dict__ and not keep_connections:
             self.store.dispose()

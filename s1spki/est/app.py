@@ -171,7 +171,7 @@ class EstApp:
         except Exception as exc:  # the request's own answer stands
             log.warning("audit checkpoint failed: %s", type(exc).__name__)
         finally:
-            runtime.close()
+            runtime.close(keep_connections=True)  # the worker's next request goes on with them
 
     # --- endpoints ---
 

@@ -26,7 +26,7 @@ from s1spki.audit.record import GENESIS_HASH, AuditEvent, chain_hash, hashed_fie
 from s1spki.errors import IntegrityRefused, Refused, StoreError
 from s1spki.store import migrations, sealing
 from s1spki.store import schema as t
-from s1spki.store.engine import make_engine, translated_errors, write_transaction
+from s1spki.store.engine import make_engine, shared_engine, translated_errors, write_transaction
 from s1spki.store.reader import SnapshotReader, StoreReader
 from s1spki.store.sealing import Authenticator
 from s1spki.values.canonical import canonical_json
@@ -457,7 +457,7 @@ class Store:
     def open(cls, url: str, clock: Clock, authenticator: Authenticator | None = None,
              node_id: str | None = None) -> Store:
         """The store at `url`, whose schema must be the one this code expects (`s1spki db upgrade` moves it on)."""
-        engine = make_engine(url)
+        engine = shared_engine(url)
         revision = schema_revision(engine)
         if revision != migrations.HEAD:
             raise StoreError(f"the store's schema is at revision {revision}; this s1spki needs {migrations.HEAD}: "

@@ -18,7 +18,7 @@ import re
 import tomllib
 from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from s1spki.errors import ConfigError
 
@@ -64,6 +64,27 @@ def tree_hash(directory: Path, suffixes: tuple[str, ...] = (".toml",)) -> str:
         digest.update(len(relative).to_bytes(4, "big") + relative)
         digest.update(len(content).to_bytes(8, "big") + content)
     return digest.hexdigest()
+
+
+class _Hashed(Protocol):
+    hash: str  # the `tree_hash` of the files it was loaded from
+
+
+H = TypeVar("H", bound=_Hashed)
+_LOADED: dict[tuple[Callable[..., Any], Path, str], Any] = {}
+
+
+def loaded_once(directory: Path, load: Callable[[Path], H]) -> H:
+    """`load(directory)`, made once per process for the same bytes of the folder's files: a process that loads
+    policy/ or rapp/ again and again (an EST worker, for every request) parses and validates each version once.
+    Kept by the hash of the files it was made from, looked up by their hash now: a file changed in any byte is
+    loaded afresh; a folder that fails to load is never kept."""
+    key = (load, directory.resolve())
+    found = _LOADED.get((*key, tree_hash(directory)))
+    if found is None:
+        found = load(directory)
+        _LOADED[(*key, found.hash)] = found
+    return found  # type: ignore[no-any-return]
 
 
 # --- pydantic models of a folder's files -------------------------------------------------------------------

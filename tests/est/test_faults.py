@@ -105,3 +105,32 @@ def test_revocations_left_off_a_crl_are_said_in_the_log_and_listed_by_the_next_e
     shown = ca.ok("cert", "show", str(issued["id"]), env=later, seams=True)
     assert "on no CRL yet" not in shown.stderr, str(shown)
     assert ca.ok("audit", "verify").code == 0
+
+
+def test_rapp_edited_under_a_running_server_is_refused_until_put_back(ca: CaHome) -> None:
+    """A worker loads policy/ and rapp/ once for each version of their files (values/datafile.py loaded_once): an
+    edit made while it serves, not adopted, refuses its next enrolment; the files put back, it serves again."""
+    est = start_server(ca, workers=1)  # one worker: the one that loaded the files before the edit serves after it
+    operations = ca.home / "rapp" / "operations.toml"
+    adopted = operations.read_text()
+    try:
+        def enrol(name: str) -> tuple[int, str, str]:
+            authorisation, secret = authorise(ca)
+            _, csr = openssl_csr(ca, name)
+            return est.curl("simpleenroll", "-u", f"{authorisation}:{secret.read_text().strip()}", "--data-binary",
+                            f"@{csr}", *PKCS10)
+
+        before = enrol("before")
+        authorisation, secret = authorise(ca)
+        _, csr = openssl_csr(ca, "edited")
+        operations.write_text(adopted + "\n# one byte more than was adopted\n")
+        edited = est.curl("simpleenroll", "-u", f"{authorisation}:{secret.read_text().strip()}", "--data-binary",
+                          f"@{csr}", *PKCS10)
+        operations.write_text(adopted)
+        after = enrol("after")
+    finally:
+        operations.write_text(adopted)
+        stop_server(est)
+
+    assert before[0] == 200 and after[0] == 200, (before, after)
+    assert edited[0] != 200 and "rapp/operations.toml" in edited[1] and "not what was adopted" in edited[1], edited
