@@ -6,19 +6,22 @@ s1spki.toml (its node id, its HSM and PIN settings, its database URL source, its
 listen address), copies of policy/ and rapp/ that must be the adopted ones, and the audit certificate. Who may add
 a node is the RAPP's `node.join` (two key custodians, as for a key ceremony); the join is an audited change that
 lists the node and its checkpoint file in the store, where every node's `audit verify` finds it. A home that
-already exists is refused; if a step fails, what this run created is removed again.
+already exists is refused; if a step fails, what this run created is removed again, the node's entry in the
+store included (taken off the list in the record of the failure).
 """
 
 from __future__ import annotations
 
 import shutil
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from s1spki.audit.record import AuditEvent
 from s1spki.audit.signer import certificate_path, current_signer
 from s1spki.command import Command, Operators
-from s1spki.errors import PolicyRefused, Refused, UsageError
+from s1spki.errors import HsmError, PolicyRefused, Refused, S1spkiError, StoreError, UsageError
 from s1spki.home.config import CONFIG_NAME, render_config
 from s1spki.home.shipped import data_dir
 from s1spki.ra.initialise import DatabaseChoice, check_node_id
@@ -82,9 +85,6 @@ def join(options: JoinOptions, clock: Clock) -> dict[str, Any]:
         runtime = Runtime(home, clock)
         try:
             result = _join(runtime, options, node_id, created)
-            for told in runtime.finish(0):
-                if not isinstance(told, str):
-                    raise told
         finally:
             runtime.close()
     except BaseException:
@@ -169,11 +169,28 @@ def _join(runtime: Runtime, options: JoinOptions, node_id: str, created: list[Pa
                                 token_serial=token.serial)
         with runtime.store.change(done) as tx:
             tx.add_node(node_id, str(checkpoints))
-    path = certificate_path(runtime.config.audit.checkpoints_file)
-    if not path.parent.exists():
-        created.append(path.parent)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(signer.pem(), encoding="ascii")
+    try:  # listed: a step that fails from here takes the node off the list again, as its home is removed
+        path = certificate_path(runtime.config.audit.checkpoints_file)
+        if not path.parent.exists():
+            created.append(path.parent)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(signer.pem(), encoding="ascii")
+        for told in runtime.finish(0):
+            if not isinstance(told, str):
+                raise told
+    except BaseException as exc:
+        _unlist(runtime, done, node_id, exc)
+        raise
     return {"home": str(runtime.home), "home_id": runtime.home_id, "node_id": node_id,
             "checkpoints_file": str(checkpoints), "token_label": token.label,
             "nodes": [row["node_id"] or "(original)" for row in runtime.store.nodes()]}
+
+
+def _unlist(runtime: Runtime, done: AuditEvent, node_id: str, exc: BaseException) -> None:
+    """The node listed by `done` taken off the list again, in the record of why its join failed: left listed, every
+    node's `audit verify` would name its checkpoint file, removed with its home, as unreadable, and its id taken."""
+    why = exc.message if isinstance(exc, S1spkiError) else getattr(exc, "strerror", None) or type(exc).__name__
+    failed = done.with_outcome("error", reason=f"the node's home could not be completed ({why}): it was taken off "
+                               "the list of nodes again")
+    with suppress(StoreError, HsmError):  # the failure itself is what the user is told
+        runtime.store.record_refusal(failed, lambda tx: tx.remove_node(node_id))

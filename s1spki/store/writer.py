@@ -320,6 +320,10 @@ class ChangeTx:
         self._insert(t.nodes, {"node_id": node_id, "checkpoints_file": checkpoints_file, "joined_at": self.now},
                      f"node id {node_id!r} is taken by a node of this store: give another --node-id")
 
+    def remove_node(self, node_id: str) -> None:
+        """Take a node off the list again (its join failed after listing it)."""
+        self.conn.execute(t.nodes.delete().where(t.nodes.c.node_id == node_id))
+
     # --- audit trail (s1spki.audit): the audit key ---
 
     def add_audit_signer(self, values: dict[str, Any]) -> None:

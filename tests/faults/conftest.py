@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from tests.conftest import CaHome
 from tests.support import pgcluster
+from tests.support.disks import small_disk  # noqa: F401 - a fixture of these tests
 
 _databases = itertools.count(1)
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from tests.conftest import ACME, ACME_ARO, ACME_EUI, ACME_SRO, CaHome, copy_home
 from tests.est.conftest import HOST, free_port
+from tests.support.disks import small_disk  # noqa: F401 - a fixture of these tests
 from tests.support.pgcluster import URL_VARIABLE
 
 # a password in the URL: the test cluster trusts its socket and ignores it, but it must never reach s1spki.toml,

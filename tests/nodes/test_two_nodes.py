@@ -16,7 +16,7 @@ from s1spki.command import Command, Operators
 from s1spki.ra.approvals import decide
 from s1spki.ra.requests import submit_request
 from s1spki.runtime import Runtime
-from tests.conftest import ACME, ACME_ARO, ACME_EUI, CaHome, Result, make_csr, s1spki_argv
+from tests.conftest import ACME, ACME_ARO, ACME_EUI, REPO, CaHome, Result, make_csr, s1spki_argv
 from tests.est.conftest import EstServer, authorise, make_tls_files, stop_server, wait_healthy
 from tests.nodes.conftest import PASSWORD, Nodes, join_args
 
@@ -182,3 +182,22 @@ def test_two_nodes_issue_revoke_crl_and_enrol_at_once_on_one_chain(nodes: Nodes)
     assert {c.get("node_id") for c in manifest["checkpoints"]} == {None, "node-2"}
     offline = two.ok("--json", "audit", "verify", str(out), "--cert", str(one.home / "audit" / "audit-cert.pem"))
     assert offline.json()["ok"] and offline.json()["checkpoints"] > 2, str(offline)
+
+
+def test_a_join_that_fails_after_listing_the_node_takes_it_off_the_list(nodes: Nodes, small_disk) -> None:  # type: ignore[no-untyped-def]
+    """The joining home's disk fills up right after the node is listed (its audit certificate is the first file
+    written after): the home is removed and so is the node's entry, in the record of the failure; left listed, every
+    node's `audit verify` would name its checkpoint file as unreadable and its id would stay taken."""
+    pages = sum(-(-p.stat().st_size // 4096) for folder in ("policy", "rapp") for p in (REPO / folder).rglob("*.toml"))
+    disk = small_disk("join-disk", 4 * (pages + 2))  # policy/, rapp/, s1spki.toml and softhsm2.conf: then full
+    node = CaHome(disk / "node9", nodes.one.work)
+    failed = node.run(*join_args(nodes, "--node-id", "node-9", "--as", "alice", "--as", "bob"))
+
+    _one_line(failed, 1, "No space left on device")
+    assert not node.home.exists()
+    records = nodes.psql("select outcome, details from audit where event = 'node.join' and object_id = 'node-9'")
+    assert [outcome for outcome, _ in records] == ["ok", "error"], records  # listed, then taken off the list
+    assert "taken off the list of nodes again" in json.loads(str(records[1][1]))["reason"]
+    assert [row[0] for row in nodes.psql("select node_id from nodes order by node_id")] == ["", "node-2"]
+    verified = nodes.one.run("audit", "verify")
+    assert verified.code == 0 and "node-9" not in verified.stdout + verified.stderr, str(verified)
