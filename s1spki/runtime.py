@@ -296,13 +296,15 @@ class Runtime:
         records = self.authentic_records(("init",))
         return str(records[0][2].get("kind", "combined")) if records else "combined"
 
-    def authentic_records(self, events: tuple[str, ...]) -> list[tuple[int, str | None, dict[str, Any]]]:
-        """(seq, object_id, details) of the successful records of `events`, oldest first, each checked against
-        its HSM authenticator: what a use case relies on from the trail (a pending ceremony, the home's kind)
-        cannot be a row someone inserted. IntegrityRefused if one is not the HSM's."""
+    def authentic_records(self, events: tuple[str, ...], about: tuple[str, str] | None = None
+                          ) -> list[tuple[int, str | None, dict[str, Any]]]:
+        """(seq, object_id, details) of the successful records of `events` (with `about`, only those about that
+        object: its type and id), oldest first, each checked against its HSM authenticator: what a use case relies
+        on from the trail (a pending ceremony, the home's kind, a revocation) cannot be a row someone inserted.
+        IntegrityRefused if one is not the HSM's."""
         reader = self.store.reader
         found = []
-        for seq, event, _object, _details in reader.audit_rows_of_events(events):
+        for seq, event, _object, _details in reader.audit_rows_of_events(events, about):
             rows = reader.audit_rows_with_mac(seq, seq)
             if not rows or not self.record_key.authentic(rows[0]):
                 raise IntegrityRefused(f"audit record {seq} ({event}) is not as s1spki wrote it: refused; run "

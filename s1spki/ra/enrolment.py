@@ -233,8 +233,13 @@ def _current(cmd: Command, der: bytes | None) -> CertificateRecord:
     current = cmd.reader.certificate_by_fingerprint(hashlib.sha256(der).hexdigest())
     if current is None or current.kind != "end-entity":
         raise AuthError("the TLS client certificate is not an end-entity certificate this CA issued")
+    name = f"{current.issuer_cn}/{current.serial}"
     if current.status != "valid":
-        raise AuthError(f"the TLS client certificate {current.issuer_cn}/{current.serial} is {current.status}")
+        raise AuthError(f"the TLS client certificate {name} is {current.status}")
+    # the trail, not the certificate's status column (which no seal covers), says whether it was revoked
+    revoked = cmd.runtime.authentic_records(("cert.revoke",), about=("certificate", name))
+    if revoked:
+        raise AuthError(f"the TLS client certificate {name} is revoked (audit record {revoked[0][0]})")
     now = cmd.clock.now()
     if not _time(current.not_before) <= now <= _time(current.not_after):
         raise AuthError(f"the TLS client certificate {current.issuer_cn}/{current.serial} is not valid now (it runs "

@@ -357,10 +357,14 @@ class StoreReader:
         query = sa.select(*columns).where(t.audit.c.seq.between(first, last)).order_by(t.audit.c.seq)
         return [tuple(r) for r in self._rows(query, "reading audit records")]
 
-    def audit_rows_of_events(self, events: tuple[str, ...]) -> list[tuple[int, str, str | None, str]]:
-        """(seq, event, object_id, details) of the successful records of these events, oldest first."""
+    def audit_rows_of_events(self, events: tuple[str, ...], about: tuple[str, str] | None = None
+                             ) -> list[tuple[int, str, str | None, str]]:
+        """(seq, event, object_id, details) of the successful records of these events (with `about`, only those
+        about that object: its type and id), oldest first."""
         query = (sa.select(t.audit.c.seq, t.audit.c.event, t.audit.c.object_id, t.audit.c.details)
                  .where(t.audit.c.event.in_(events), t.audit.c.outcome == "ok").order_by(t.audit.c.seq))
+        if about is not None:
+            query = query.where(t.audit.c.object_type == about[0], t.audit.c.object_id == about[1])
         return [tuple(r) for r in self._rows(query, "reading audit records")]  # type: ignore[misc]
 
     def protected_ids(self, table: str, pending_only: bool = False) -> list[int]:

@@ -144,6 +144,10 @@ def test_re_enrolment_refusals(ca: CaHome) -> None:
         reenroll(401, "--data-binary", f"@{fresh_csr}", *PKCS10)
         assert "revoked" in reenroll(403, "--cert", str(revoked), "--key", str(revoked_key), "--data-binary",
                                      f"@{fresh_csr}", *PKCS10)
+        with ca.db() as conn:  # a database writer puts the revoked certificate's status back: the trail still says
+            conn.execute("update certificates set status = 'valid' where serial = ?", (serial,))
+        assert "is revoked (audit record" in reenroll(403, "--cert", str(revoked), "--key", str(revoked_key),
+                                                      "--data-binary", f"@{fresh_csr}", *PKCS10)
         assert "not valid now" in reenroll(403, "--cert", str(expired), "--key", str(expired_key), "--data-binary",
                                            f"@{fresh_csr}", *PKCS10)
         assert "EUI-64" in reenroll(403, *tls, "--data-binary", f"@{other}", *PKCS10)
