@@ -245,8 +245,9 @@ def check(conn: Connection, authenticator: Authenticator, table: str, row_id: in
 
 def verify(authenticator: Authenticator, table: str, row_id: int, read: SealedRow | None) -> SealProblem | None:
     """Whether one row, as read (None: missing), is as the last change wrote it: its seal verifies and no later
-    change of its object was recorded (a replayed older version). None when it holds. A row read without the latest
-    record about its object is checked without it: read rows with `_read` or `row_as_read`, which refuse to."""
+    change of its object was recorded (a replayed older version). None when it holds. Its freshness is checked from
+    `read.latest`: a row of a table in `OBJECTS` read by another query comes through `row_as_read`, which refuses
+    one read without it."""
     if read is None:
         return SealProblem(table, row_id, "is missing")
     if read.mac is None or read.sealed_seq is None:
