@@ -22,7 +22,7 @@ from s1spki.est.app import EstApp
 from s1spki.est.tls import server_context
 from s1spki.oplog import bind_correlation, serving_default
 from s1spki.runtime import Runtime
-from s1spki.store.engine import forget_inherited_connections
+from s1spki.store.engine import close_shared_connections, forget_inherited_connections
 
 # A request may wait this long for SQLite's write lock (store/engine.py) before it is answered 503; gunicorn must
 # not kill the worker first.
@@ -103,6 +103,7 @@ def serve(home: Path, runtime_for: Callable[[Path], Runtime], listen: str, tls_c
         "limit_request_line": 1024,
         "limit_request_fields": 50,
         "post_fork": lambda _server, _worker: forget_inherited_connections(),
+        "worker_exit": lambda _server, _worker: close_shared_connections(),
     }
     _Gunicorn(_fresh_correlation(EstApp(home, runtime_for)), options).run()
 

@@ -69,6 +69,14 @@ def shared_engine(url: str) -> Engine:
     return engine
 
 
+def close_shared_connections() -> None:
+    """At the end of a process that kept its shared engines' connections (an EST worker): close them, so that the
+    last connection to an SQLite database checkpoints its write-ahead log into it and removes it, as a command
+    leaves it."""
+    for engine in _SHARED.values():
+        engine.dispose()
+
+
 def forget_inherited_connections() -> None:
     """In a process just forked (an EST worker): the shared engines' pooled connections are the parent's and are
     left to it, never used or closed here (SQLAlchemy's rule for a fork)."""

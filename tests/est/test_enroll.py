@@ -245,3 +245,17 @@ def test_two_components_enrol_at_once(ca: CaHome, est: EstServer) -> None:
                for i, r in enumerate(results)}
     assert len(serials) == 2
     assert ca.ok("audit", "verify").code == 0
+
+
+def test_a_stopped_server_leaves_the_database_as_a_command_does(ca: CaHome) -> None:
+    """Workers keep their database connections from one request to the next; when the server stops they close
+    them, and SQLite folds its write-ahead log back into the database: no -wal or -shm file is left beside it."""
+    est = start_server(ca, workers=2)
+    try:
+        authorisation, secret = authorise(ca)
+        _, csr = openssl_csr(ca, "before-stop")
+        status, _, raw = _curl_enroll(est, authorisation, secret, csr)
+    finally:
+        assert stop_server(est) == 0
+    assert status == 200, raw
+    assert sorted(p.name for p in ca.home.glob("s1spki.db-*")) == []
