@@ -219,12 +219,18 @@ def row_mac_input(table: str, row_id: int, sealed_seq: int, fields: Mapping[str,
     return ROW_DOMAIN + canonical_json({"table": table, "id": row_id, "sealed_seq": sealed_seq, "row": dict(fields)})
 
 
-def seal(conn: Connection, authenticator: Authenticator, table: str, row_id: int, seq: int) -> None:
-    """Write the seal of one row as it now stands, bound to audit record `seq`."""
-    read = _read(conn, table, row_id)
-    if read is None:
+def seal(conn: Connection, authenticator: Authenticator, table: str, row_id: int, seq: int,
+         returned: Mapping[str, Any] | None = None) -> None:
+    """Write the seal of one row as it now stands, bound to audit record `seq`: read back, or `returned` (the row
+    as the transaction's last write of it returned it, by column name; not for a row sealed with others')."""
+    if returned is not None and table not in ("organisations", "officers"):
+        fields: dict[str, Any] | None = sealed_fields(table, returned)
+    else:
+        read = _read(conn, table, row_id)
+        fields = None if read is None else read.fields
+    if fields is None:
         return
-    mac = authenticator.mac(row_mac_input(table, row_id, seq, read.fields))
+    mac = authenticator.mac(row_mac_input(table, row_id, seq, fields))
     conn.execute(_seal_update(table), {"row_id": row_id, "new_mac": mac, "new_seq": seq})
 
 

@@ -52,17 +52,18 @@ def _statement(name: str) -> Any:
                                       .where(t.organisations.c.id == b("org_id")).with_for_update(key_share=True)),
         "claim": lambda: requests.update().where(
             requests.c.id == b("request_id"), requests.c.status == "submitted").values(
-            status="issuing", claimed_by=b("claimant"), claimed_at=b("now")),
+            status="issuing", claimed_by=b("claimant"), claimed_at=b("now")).returning(*requests.columns),
         "claim_stale": lambda: requests.update().where(
             requests.c.id == b("request_id"),
             sa.or_(requests.c.status == "submitted",
                    sa.and_(requests.c.status == "issuing", requests.c.claimed_by == b("stale")))).values(
-            status="issuing", claimed_by=b("claimant"), claimed_at=b("now")),
+            status="issuing", claimed_by=b("claimant"), claimed_at=b("now")).returning(*requests.columns),
         "serial_issued": lambda: t.serials.update().where(
             t.serials.c.issuer_cn == b("issuer"), t.serials.c.serial == b("serial_hex")).values(status="issued"),
         "request_issued": lambda: requests.update().where(
             requests.c.id == b("request_id"), requests.c.status == "issuing",
-            requests.c.claimed_by == b("claimant")).values(status="issued", certificate_id=b("new_certificate_id")),
+            requests.c.claimed_by == b("claimant")).values(status="issued", certificate_id=b("new_certificate_id"))
+        .returning(*requests.columns),
     }[name]()
 
 
@@ -83,12 +84,15 @@ class ChangeTx:
         self.object_id: str | None = None  # set when the change creates the object its record is about
         self.reader = StoreReader(conn)  # reads inside this transaction: checks repeated where they commit
         self._authenticator = authenticator
-        self._written: dict[tuple[str, int], None] = {}  # protected rows to reseal, in the order written
+        # protected rows to reseal, in the order written; each with the row its last write returned, if it did
+        self._written: dict[tuple[str, int], Any] = {}
         self.last_record: tuple[int, str] | None = None  # (seq, hash) of the last `record()`
 
-    def _wrote(self, table: str, *row_ids: int) -> None:
+    def _wrote(self, table: str, *row_ids: int, returned: Any = None) -> None:
+        """Mark rows to reseal; `returned`: the one row as the write that changed it returned it (UPDATE ...
+        RETURNING), so that its seal is made from it rather than from reading it back."""
         for row_id in row_ids:
-            self._written[(table, row_id)] = None
+            self._written[(table, row_id)] = returned
 
     @property
     def wrote_any(self) -> bool:
@@ -110,8 +114,8 @@ class ChangeTx:
     def seal_written(self, seq: int) -> None:
         """Reseal every protected row this change wrote, bound to its audit record `seq` (store/sealing.py)."""
         authenticator = self._authenticator_or_refuse()
-        for table, row_id in self._written:
-            sealing.seal(self.conn, authenticator, table, row_id, seq)
+        for (table, row_id), returned in self._written.items():
+            sealing.seal(self.conn, authenticator, table, row_id, seq, returned)
 
     def _insert(self, table: sa.Table, values: dict[str, Any], duplicate: str) -> int:
         # parameters rather than .values(): the statement compiles once. SQLite undoes a statement that breaks a
@@ -230,10 +234,11 @@ class ChangeTx:
             changed = self.conn.execute(_statement("claim"), parameters)
         else:
             changed = self.conn.execute(_statement("claim_stale"), {**parameters, "stale": stale})
-        if changed.rowcount != 1:
+        claimed = changed.mappings().first()
+        if claimed is None:
             raise Duplicate(f"request {request_id} is being or was issued by another command, or was decided "
                             "meanwhile")
-        self._wrote("requests", request_id)
+        self._wrote("requests", request_id, returned=claimed)
 
     def add_request(self, values: dict[str, Any]) -> int:
         request_id = self._insert(t.requests, {**values, "status": "submitted", "submitted_at": self.now},
@@ -276,9 +281,10 @@ class ChangeTx:
         """The claimed request is issued; Duplicate unless this command still holds its claim."""
         changed = self.conn.execute(_statement("request_issued"), {"request_id": request_id, "claimant": claimant,
                                                                    "new_certificate_id": certificate_id})
-        if changed.rowcount != 1:
+        issued = changed.mappings().first()
+        if issued is None:
             raise Duplicate(f"request {request_id} was taken over or decided meanwhile: this certificate is not stored")
-        self._wrote("requests", request_id)
+        self._wrote("requests", request_id, returned=issued)
 
     def add_ca(self, values: dict[str, Any]) -> int:
         ca_id = self._insert(t.cas, {**values, "created_at": self.now},
