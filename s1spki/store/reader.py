@@ -72,10 +72,12 @@ def _statement(name: str) -> Any:
                              .where(_by(t.operators.c.name))),
         "organisation": lambda: (sa.select(t.organisations, sealing.latest_column("organisations"))
                                  .where(_by(t.organisations.c.name))),
-        "org_euis": lambda: (sa.select(t.org_entities.c.eui64).where(t.org_entities.c.org_id == sa.bindparam("org"))
-                             .order_by(t.org_entities.c.eui64)),
-        "org_roles": lambda: (sa.select(t.org_roles.c.role).where(t.org_roles.c.org_id == sa.bindparam("org"))
-                              .order_by(t.org_roles.c.role)),
+        # an organisation's EUI-64s and roles in one statement, sorted by the caller (Python's order, not a collation's)
+        "org_holdings": lambda: sa.union_all(
+            sa.select(sa.literal_column("'eui64'").label("kind"), t.org_entities.c.eui64.label("value"))
+            .where(t.org_entities.c.org_id == sa.bindparam("org")),
+            sa.select(sa.literal_column("'role'").label("kind"), t.org_roles.c.role.label("value"))
+            .where(t.org_roles.c.org_id == sa.bindparam("org"))),
         "officer": lambda: (sa.select(t.officers, t.organisations.c.name.label("org_name"),
                                       nominator.c.name.label("nominator"), sealing.latest_column("officers"))
                             .join(t.organisations, t.organisations.c.id == t.officers.c.org_id)
@@ -586,8 +588,9 @@ def _operator(row: Any) -> OperatorRecord:
 
 
 def _organisation(conn: Connection, row: Any) -> OrgRecord:
-    euis = conn.execute(_statement("org_euis"), {"org": row.id}).scalars().all()
-    roles = conn.execute(_statement("org_roles"), {"org": row.id}).scalars().all()
+    holdings = conn.execute(_statement("org_holdings"), {"org": row.id}).all()
+    euis = sorted(value for kind, value in holdings if kind == "eui64")
+    roles = sorted(value for kind, value in holdings if kind == "role")
     return OrgRecord(row.id, row.name, row.status, row.created_at, tuple(euis), tuple(roles))
 
 
