@@ -104,6 +104,7 @@ def serve(home: Path, runtime_for: Callable[[Path], Runtime], listen: str, tls_c
         "limit_request_fields": 50,
         "post_fork": lambda _server, _worker: forget_inherited_connections(),
         "worker_exit": lambda _server, _worker: close_shared_connections(),
+        "on_exit": lambda _server: close_shared_connections(settle=True),
     }
     _Gunicorn(_fresh_correlation(EstApp(home, runtime_for)), options).run()
 

@@ -69,12 +69,17 @@ def shared_engine(url: str) -> Engine:
     return engine
 
 
-def close_shared_connections() -> None:
-    """At the end of a process that kept its shared engines' connections (an EST worker): close them, so that the
-    last connection to an SQLite database checkpoints its write-ahead log into it and removes it, as a command
-    leaves it."""
+def close_shared_connections(settle: bool = False) -> None:
+    """At the end of a process that kept its shared engines' connections (an EST worker): close them. With `settle`
+    (the EST server's master, once its workers are gone): connect to each SQLite database once more and close, so
+    that this last connection checkpoints the write-ahead log into the database and removes it, as a command leaves
+    it (workers that close at the same moment may each leave that to the other)."""
     for engine in _SHARED.values():
         engine.dispose()
+        if settle and engine.dialect.name == "sqlite":
+            with engine.connect():
+                pass
+            engine.dispose()
 
 
 def forget_inherited_connections() -> None:

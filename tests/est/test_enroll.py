@@ -249,7 +249,8 @@ def test_two_components_enrol_at_once(ca: CaHome, est: EstServer) -> None:
 
 def test_a_stopped_server_leaves_the_database_as_a_command_does(ca: CaHome) -> None:
     """Workers keep their database connections from one request to the next; when the server stops they close
-    them, and SQLite folds its write-ahead log back into the database: no -wal or -shm file is left beside it."""
+    them and the master connects once more, so that SQLite folds its write-ahead log back into the database: no
+    -wal or -shm file is left beside it."""
     est = start_server(ca, workers=2)
     try:
         authorisation, secret = authorise(ca)
