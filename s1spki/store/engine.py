@@ -16,7 +16,7 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -77,9 +77,10 @@ def close_shared_connections(settle: bool = False) -> None:
     for engine in _SHARED.values():
         engine.dispose()
         if settle and engine.dialect.name == "sqlite":
-            with engine.connect():
-                pass
-            engine.dispose()
+            with suppress(sa.exc.SQLAlchemyError, OSError):  # a courtesy: the server's end never fails on it
+                with engine.connect():
+                    pass
+                engine.dispose()
 
 
 def forget_inherited_connections() -> None:
