@@ -74,6 +74,7 @@ class ApprovalCount:
     rule: ApprovalRule
     counted: tuple[str, ...]  # approvers whose approval counts, in the order given
     not_counted: tuple[str, ...]  # "name: why" for approvals that do not
+    valid_until: datetime | None = None  # when the first counted approval expires (None: none counted)
 
     @property
     def missing(self) -> int:
@@ -97,6 +98,7 @@ def count_approvals(reader: StoreReader, request: RequestRecord, approvals: Sequ
     rule = ApprovalRule.from_dict(request.rule)
     counted: list[str] = []
     not_counted: list[str] = []
+    expiries: list[datetime] = []
     target = approval_object(request)
     for approval in approvals:
         if approval.decision != "approve":
@@ -108,7 +110,12 @@ def count_approvals(reader: StoreReader, request: RequestRecord, approvals: Sequ
             not_counted.append(f"{approval.operator}: {reason}")
         elif approval.operator not in counted:
             counted.append(approval.operator)
-    return ApprovalCount(rule, tuple(counted), tuple(not_counted))
+            expiries.append(_signed_at(approval) + timedelta(seconds=rule.valid_seconds))
+    return ApprovalCount(rule, tuple(counted), tuple(not_counted), min(expiries, default=None))
+
+
+def _signed_at(approval: ApprovalRecord) -> datetime:
+    return parse_iso(str(SignedStatement.from_record(approval.statement).body["time"]))
 
 
 def _why_not_counted(reader: StoreReader, request: RequestRecord, rule: ApprovalRule, approval: ApprovalRecord,

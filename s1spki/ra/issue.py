@@ -15,7 +15,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from s1spki.audit.record import AuditEvent
 from s1spki.command import Command
 from s1spki.errors import NotFound, PolicyRefused, Refused
-from s1spki.issuance.approvals import count_approvals, digest_of
+from s1spki.issuance.approvals import ApprovalCount, count_approvals, digest_of
 from s1spki.issuance.intake import CertificationRequest
 from s1spki.issuance.issuer import Issuer, Reserve
 from s1spki.issuance.lint_gate import lint_context
@@ -33,7 +33,7 @@ from s1spki.issuance.registration import RequestSubject, check_request, refuse_k
 from s1spki.lint import LintContext
 from s1spki.oplog import fields
 from s1spki.ra.cas import issuing_ca, open_issuer
-from s1spki.store import CaRecord, CertificateRecord, Duplicate, RequestRecord, StoreReader
+from s1spki.store import ApprovalRecord, CaRecord, CertificateRecord, Duplicate, RequestRecord, StoreReader
 from s1spki.store.writer import ChangeTx
 from s1spki.values.clock import parse_iso
 
@@ -138,10 +138,12 @@ def judge_request(cmd: Command, event: AuditEvent, request_id: int, ca_name: str
         raise PolicyRefused(f"request {request_id} no longer holds what was submitted: refused")
     subject = subject_of(pending)
     checks = tuple(pending.rule["checks"])
-    org, _ = check_request(cmd.reader, cmd.policy, checks, subject, cmd.trust)
+    org, aro = check_request(cmd.reader, cmd.policy, checks, subject, cmd.trust)
     refuse_known_key(cmd.reader, request.key_sha256, pending_id=request_id)
-    approvers = count_approvals(cmd.reader, pending, cmd.reader.approvals(request_id), cmd.clock.now(),
-                                cmd.trust).require(request_id)
+    decisions = cmd.reader.approvals(request_id)
+    count = count_approvals(cmd.reader, pending, decisions, cmd.clock.now(), cmd.trust)
+    approvers = count.require(request_id)
+    judged = judged_registry(cmd.reader, org.id, aro.id if aro else None, pending, decisions, count)
     # 3. The issuing CA and the operator who issues.
     ca = issuing_ca(cmd, ca_name)
     auth = cmd.authorise("cert.issue", {"request": request_id, "key_sha256": pending.key_sha256,
@@ -150,11 +152,46 @@ def judge_request(cmd: Command, event: AuditEvent, request_id: int, ca_name: str
                              organisation=pending.org_name, aro=pending.aro, eui64=pending.eui64,
                              role=pending.role, key_usage=pending.key_usage, approvers=list(approvers),
                              request_digest=pending.digest)
-    return ToIssue(pending, request.public_key, ca, org.id, checks, approvers, claimant), event
+    return ToIssue(pending, request.public_key, ca, org.id, checks, approvers, claimant, judged), event
+
+
+def judged_registry(reader: StoreReader, org_id: int, aro_id: int | None, pending: RequestRecord,
+                    decisions: list[ApprovalRecord], count: ApprovalCount) -> JudgedRegistry | None:
+    """What a judgement read in one snapshot relied on, for `recheck` to compare: the seal versions of the rows as
+    the judgement read them (kept by its reader), not read again. None outside one snapshot, or if a row relied on
+    was not kept."""
+    if reader.sealed is None or count.valid_until is None:
+        return None
+    approvers = {decision.operator for decision in decisions if decision.decision == "approve"}
+    operators = [(table, row_id) for (table, row_id), kept in reader.sealed.items()
+                 if table == "operators" and kept.fields["name"] in approvers]
+    relied_on = [("organisations", org_id), *([("officers", aro_id)] if aro_id is not None else []),
+                 *(("approvals", decision.id) for decision in decisions), *operators]
+    if any(key not in reader.sealed for key in relied_on) or len(operators) != len(approvers):
+        return None
+    versions = frozenset((table, row_id, reader.sealed[(table, row_id)].sealed_seq) for table, row_id in relied_on)
+    return JudgedRegistry(versions, org_id, aro_id, tuple(sorted(approvers)), count.valid_until)
 
 
 def subject_of(request: RequestRecord) -> RequestSubject:
     return RequestSubject(request.org_name, request.aro, request.role, request.key_usage, request.eui64)
+
+
+@dataclass(frozen=True)
+class JudgedRegistry:
+    """The seal versions of the registry rows a judgement relied on (StoreReader.registry_versions), read in the
+    judgement's snapshot, and when its first counted approval expires."""
+
+    versions: frozenset[tuple[str, int, int | None]]
+    org_id: int
+    aro_id: int | None
+    operators: tuple[str, ...]  # those who approved the request
+    valid_until: datetime
+
+    def still_holds(self, reader: StoreReader, request_id: int, now: datetime) -> bool:
+        """Whether every row relied on is unwritten since, and every approval counted still young enough."""
+        return now <= self.valid_until and reader.registry_versions(
+            self.org_id, self.aro_id, request_id, self.operators) == self.versions
 
 
 @dataclass(frozen=True)
@@ -168,6 +205,7 @@ class ToIssue:
     checks: tuple[str, ...]  # the registry checks, run again where the certificate is stored
     approvers: tuple[str, ...]  # the approvals relied on, which must still count there
     claimant: str
+    judged: JudgedRegistry | None = None  # judged in one snapshot: what `recheck` compares first
 
 
 def issue_certificate(cmd: Command, event: AuditEvent, what: ToIssue,
@@ -254,6 +292,8 @@ def recheck(cmd: Command, reader: StoreReader, what: ToIssue) -> None:
     current = reader.request(request_id)
     if current is None or current.status != "issuing":
         raise PolicyRefused(f"request {request_id} was decided meanwhile: the signed certificate was discarded")
+    if what.judged is not None and what.judged.still_holds(reader, request_id, cmd.clock.now()):
+        return  # the rows the judgement checked are as it read them: its checks hold as they did
     check_request(reader, cmd.policy, what.checks, subject_of(what.pending))
     counted = count_approvals(reader, current, reader.approvals(request_id), cmd.clock.now()).require(request_id)
     if not set(what.approvers) <= set(counted):

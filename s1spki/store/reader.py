@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
@@ -88,6 +88,14 @@ def _statement(name: str) -> Any:
                             .order_by(t.officers.c.id)),
         "approvals": lambda: (sa.select(t.approvals).where(_by(t.approvals.c.request_id))
                               .order_by(t.approvals.c.id)),
+        # the seal version of every registry row an issuance relies on (StoreReader.registry_versions)
+        "registry_versions": lambda: sa.union_all(*(
+            sa.select(sa.literal_column(f"'{table.name}'").label("tbl"), table.c.id, table.c.sealed_seq).where(where)
+            for table, where in (
+                (t.organisations, t.organisations.c.id == sa.bindparam("org_id")),
+                (t.officers, t.officers.c.id == sa.bindparam("aro_id")),
+                (t.approvals, t.approvals.c.request_id == sa.bindparam("request_id")),
+                (t.operators, t.operators.c.name.in_(sa.bindparam("operators", expanding=True)))))),
         "request": lambda: (_request_query().add_columns(sealing.latest_column("requests"))
                             .where(t.requests.c.id == sa.bindparam("request_id"))),
         "pending_for_key": lambda: sa.select(t.requests.c.id).where(
@@ -194,6 +202,17 @@ class StoreReader:
             self._keep("approvals", row)
         return [ApprovalRecord(r.request_id, r.operator, tuple(r.roles.split()), r.decision, json.loads(r.statement),
                                r.at, r.id) for r in rows]
+
+    def registry_versions(self, org_id: int, aro_id: int | None, request_id: int,
+                          operators: Sequence[str]) -> frozenset[tuple[str, int, int | None]]:
+        """(table, id, seal version) of the registry rows an issuance of `request_id` relies on: its organisation,
+        its ARO, every decision on it and the `operators` who gave them. Every write s1spki makes reseals its row
+        with the seq of its own record, so the same set read twice means none of them was written in between
+        (a decision added or removed changes the set too)."""
+        rows = self._rows(_statement("registry_versions"), "reading the registry's versions",
+                          {"org_id": org_id, "aro_id": -1 if aro_id is None else aro_id, "request_id": request_id,
+                           "operators": list(operators)})
+        return frozenset((r[0], r[1], r[2]) for r in rows)
 
     # requests
     def request(self, request_id: int) -> RequestRecord | None:

@@ -5,6 +5,9 @@ open through the test-only entry point's seams, not by sleeping in product code.
 
 from __future__ import annotations
 
+import os
+import time
+
 import pytest
 
 from tests.conftest import ACME, CaHome
@@ -46,3 +49,35 @@ def test_the_second_of_two_commands_issuing_one_request_stops_before_reserving(c
     release.touch()
     _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
+
+
+def test_an_approver_withdrawn_while_it_is_issued_gets_no_certificate(ca: CaHome) -> None:
+    """The storing transaction sees that a row the judgement relied on (the approver's) was written since, and
+    checks the approvals again in full: with dave withdrawn, his approval no longer counts."""
+    request_id = str(ca.submit_approved())
+    issuing, release = held_at(ca, "signed", "cert", "issue", request_id, "--as", "carol")
+    ca.ok("operator", "withdraw", "dave", "--as", "carol", "--as", "alice")
+    release.touch()
+    _, err = issuing.communicate(timeout=120)
+    assert issuing.returncode == 3 and "not counted: dave: withdrawn" in err, err
+    assert ca.ok("--json", "cert", "list", "--kind", "end-entity").json() == []
+    assert ca.ok("--json", "request", "show", request_id).json()["status"] == "submitted"  # the claim given back
+
+
+def test_an_approval_that_expires_while_it_is_issued_gets_no_certificate(ca: CaHome) -> None:
+    """Nothing the judgement read was written since, but time went on: an approval that was young enough when the
+    request was judged and is too old where the certificate would be stored no longer counts."""
+    request_id = str(ca.submit_approved())
+    approved_at = time.time()
+    # the clock runs so far ahead that dave's approval (valid 72 h) has 4 s left when the command starts
+    shift = {"S1SPKI_TEST_CLOCK_SHIFT": str(72 * 3600 - 4)}
+    os.environ.update(shift)
+    try:
+        issuing, release = held_at(ca, "signed", "cert", "issue", request_id, "--as", "carol")
+    finally:
+        del os.environ["S1SPKI_TEST_CLOCK_SHIFT"]
+    time.sleep(max(0.0, approved_at + 5 - time.time()))  # held past the approval's last moment
+    release.touch()
+    _, err = issuing.communicate(timeout=120)
+    assert issuing.returncode == 3 and "not counted: dave: expired" in err, err
+    assert ca.ok("--json", "cert", "list", "--kind", "end-entity").json() == []
