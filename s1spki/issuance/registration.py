@@ -96,9 +96,10 @@ _CHECKS: dict[str, Callable[[OrgRecord, OfficerRecord | None, RequestSubject, Po
 
 def refuse_known_key(reader: StoreReader, key_sha256: str, pending_id: int | None = None) -> None:
     """spec 5: a public key already certified is refused; so is one already waiting in another request."""
-    if reader.key_certified(key_sha256):
+    certified, waiting = reader.key_uses(key_sha256)
+    if certified:
         raise PolicyRefused("this public key is already certified: a new certificate needs a new key pair",
                             conflict="public-key")
-    for other in reader.pending_requests_for_key(key_sha256):
+    for other in waiting:
         if other != pending_id:
             raise PolicyRefused(f"this public key is already in request {other}", conflict="public-key")

@@ -136,7 +136,7 @@ def run_ceremony(cmd: Command, kind: str, ca_name_text: str | None,
             with cmd.store.change(done) as tx:
                 certificate_id = tx.add_certificate(
                     certificate, kind=kind, issuer_cn=issuer_cn, serial=serial_text, policy_hash=cmd.policy.hash,
-                    issuer_certificate_id=root.certificate.id if root else None, subject_cn=name, role=role)
+                    issuer_certificate_id=root.certificate.id if root else None, subject_cn=name, role=role).id
                 tx.add_ca({"kind": kind, "name": name, "key_label": label, "certificate_id": certificate_id,
                            "token_label": token.label, "token_serial": token.serial})
         except Duplicate as exc:

@@ -311,7 +311,7 @@ def pin_root(tx: ChangeTx, certificate: x509.Certificate, policy_hash: str) -> N
     name = CaFacts(certificate).common_name
     serial = serial_hex(certificate.serial_number)
     certificate_id = tx.add_certificate(certificate, kind="root", issuer_cn=name, serial=serial,
-                                        policy_hash=policy_hash, subject_cn=name, role="root")
+                                        policy_hash=policy_hash, subject_cn=name, role="root").id
     tx.add_ca({"kind": "root", "name": name, "key_label": f"offline:{key_sha256(certificate.public_key())[:32]}",
                "certificate_id": certificate_id, "token_label": OFFLINE, "token_serial": ""})
 

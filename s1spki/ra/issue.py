@@ -272,16 +272,14 @@ def write_issued(cmd: Command, tx: ChangeTx, what: ToIssue, certificate: x509.Ce
     """Inside the storing transaction, after `recheck`: the certificate stored and its request marked issued; the
     record as stored (the caller writes its audit record next)."""
     pending, ca = what.pending, what.ca
-    certificate_id = tx.add_certificate(
+    record = tx.add_certificate(
         certificate, kind="end-entity", issuer_cn=ca.name, serial=serial, policy_hash=cmd.policy.hash,
         issuer_certificate_id=ca.certificate.id, request_id=pending.id, subject_cn=pending.common_name,
         eui64=pending.eui64, role=pending.role, key_usage=pending.key_usage)
-    tx.mark_request_issued(pending.id, certificate_id, what.claimant)
-    record = tx.reader.certificate(certificate_id)  # as stored, read in the transaction that stores it
-    assert record is not None
+    tx.mark_request_issued(pending.id, record.id, what.claimant)
     cmd.runtime.seams.reached("certificate-written")  # inside the transaction, before its audit record
     log.info("certificate issued: serial %s by %s", serial, ca.name,
-             extra=fields(serial=serial, ca=ca.name, certificate_id=certificate_id, request_id=pending.id))
+             extra=fields(serial=serial, ca=ca.name, certificate_id=record.id, request_id=pending.id))
     return record
 
 
@@ -289,11 +287,13 @@ def recheck(cmd: Command, reader: StoreReader, what: ToIssue) -> None:
     """Inside the storing transaction: the registry state and the approvals relied on still hold (a withdrawal,
     rejection or revocation that committed meanwhile wins, as a whole)."""
     request_id = what.pending.id
+    if what.judged is not None and what.judged.still_holds(reader, request_id, cmd.clock.now()):
+        # the rows the judgement checked are as it read them: its checks hold as they did (the request itself is
+        # marked issued only while this command's claim holds, `ChangeTx.mark_request_issued`)
+        return
     current = reader.request(request_id)
     if current is None or current.status != "issuing":
         raise PolicyRefused(f"request {request_id} was decided meanwhile: the signed certificate was discarded")
-    if what.judged is not None and what.judged.still_holds(reader, request_id, cmd.clock.now()):
-        return  # the rows the judgement checked are as it read them: its checks hold as they did
     check_request(reader, cmd.policy, what.checks, subject_of(what.pending))
     counted = count_approvals(reader, current, reader.approvals(request_id), cmd.clock.now()).require(request_id)
     if not set(what.approvers) <= set(counted):

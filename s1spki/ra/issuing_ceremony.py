@@ -314,7 +314,7 @@ def import_issuing(cmd: Command, bundle_path: Path, expected: str | None) -> CaR
             with cmd.store.change(done) as tx:
                 certificate_id = tx.add_certificate(
                     certificate, kind="issuing", issuer_cn=root.name, serial=serial, policy_hash=cmd.policy.hash,
-                    issuer_certificate_id=root.certificate.id, subject_cn=name, role=cmd.policy.issuing_role)
+                    issuer_certificate_id=root.certificate.id, subject_cn=name, role=cmd.policy.issuing_role).id
                 tx.add_ca({"kind": "issuing", "name": name, "key_label": request["key_label"],
                            "certificate_id": certificate_id, "token_label": token["label"],
                            "token_serial": token["serial"]})

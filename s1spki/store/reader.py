@@ -98,8 +98,13 @@ def _statement(name: str) -> Any:
                 (t.operators, t.operators.c.name.in_(sa.bindparam("operators", expanding=True)))))),
         "request": lambda: (_request_query().add_columns(sealing.latest_column("requests"))
                             .where(t.requests.c.id == sa.bindparam("request_id"))),
-        "pending_for_key": lambda: sa.select(t.requests.c.id).where(
-            _by(t.requests.c.key_sha256), t.requests.c.status.in_(("submitted", "issuing"))),
+        # where a public key is in use, in one statement: a certificate of it (one is enough), the requests waiting
+        "key_uses": lambda: sa.union_all(
+            sa.select(sa.literal_column("'certificate'").label("kind"), t.certificates.c.id)
+            .where(t.certificates.c.id == sa.select(t.certificates.c.id).where(_by(t.certificates.c.key_sha256))
+                   .limit(1).scalar_subquery()),
+            sa.select(sa.literal_column("'request'").label("kind"), t.requests.c.id).where(
+                _by(t.requests.c.key_sha256), t.requests.c.status.in_(("submitted", "issuing")))),
         "key_certified": lambda: sa.select(t.certificates.c.id).where(_by(t.certificates.c.key_sha256)).limit(1),
         "certificate": lambda: sa.select(t.certificates).where(_by(t.certificates.c.id)),
         "cas": lambda: (sa.select(t.cas, t.certificates, sealing.latest_column("cas"))
@@ -239,9 +244,11 @@ class StoreReader:
             select = select.limit(query.limit)
         return (_request(r) for r in self._stream(select, "listing requests"))
 
-    def pending_requests_for_key(self, key_sha256: str) -> list[int]:
-        rows = self._rows(_statement("pending_for_key"), "checking pending requests", {"key_sha256": key_sha256})
-        return [r[0] for r in rows]
+    def key_uses(self, key_sha256: str) -> tuple[bool, list[int]]:
+        """Whether a certificate of this public key exists, and the requests waiting with it (submitted or being
+        issued), in id order."""
+        rows = self._rows(_statement("key_uses"), "checking a public key", {"key_sha256": key_sha256})
+        return any(r[0] == "certificate" for r in rows), sorted(r[1] for r in rows if r[0] == "request")
 
     # certificates
     def key_certified(self, key_sha256: str) -> bool:
@@ -249,26 +256,26 @@ class StoreReader:
 
     def certificate(self, cert_id: int) -> CertificateRecord | None:
         rows = self._rows(_statement("certificate"), "reading a certificate", {"id": cert_id})
-        return _certificate(rows[0]) if rows else None
+        return certificate_record(rows[0]) if rows else None
 
     def certificate_by_fingerprint(self, fingerprint: str) -> CertificateRecord | None:
         """The certificate whose DER has this SHA-256 (hex), e.g. the one a TLS client presented."""
         rows = self._rows(sa.select(t.certificates).where(t.certificates.c.fingerprint == fingerprint),
                           "reading a certificate")
-        return _certificate(rows[0]) if rows else None
+        return certificate_record(rows[0]) if rows else None
 
     def valid_certificates_of(self, eui64: str, key_usage: str) -> list[CertificateRecord]:
         """The valid end-entity certificates for an EUI-64 and key usage, oldest first."""
         query = (sa.select(t.certificates).where(t.certificates.c.eui64 == eui64, t.certificates.c.kind == "end-entity",
                                                  t.certificates.c.key_usage == key_usage,
                                                  t.certificates.c.status == "valid").order_by(t.certificates.c.id))
-        return [_certificate(r) for r in self._rows(query, "reading certificates")]
+        return [certificate_record(r) for r in self._rows(query, "reading certificates")]
 
     def certificate_by_serial(self, serial: str, issuer_cn: str | None = None) -> list[CertificateRecord]:
         query = sa.select(t.certificates).where(t.certificates.c.serial == serial)
         if issuer_cn is not None:
             query = query.where(t.certificates.c.issuer_cn == issuer_cn)
-        return [_certificate(r) for r in self._rows(query, "reading a certificate")]
+        return [certificate_record(r) for r in self._rows(query, "reading a certificate")]
 
     def one_certificate_by_serial(self, serial: str, issuer_cn: str | None) -> CertificateRecord:
         """The certificate with this serial (hex, colons allowed), from `issuer_cn` when two CAs used it."""
@@ -289,7 +296,7 @@ class StoreReader:
             query = (query.join(t.requests, t.requests.c.id == t.certificates.c.request_id)
                      .join(t.organisations, t.organisations.c.id == t.requests.c.org_id)
                      .where(t.organisations.c.name == org))
-        return (_certificate(r) for r in self._rows(query, "listing certificates"))
+        return (certificate_record(r) for r in self._rows(query, "listing certificates"))
 
     def iter_certificates(self, query: CertificateQuery = CertificateQuery()) -> Iterator[CertificateRecord]:
         """Certificates in id order, streamed (a listing of any length in little memory)."""
@@ -655,7 +662,8 @@ def _officer_records(conn: Connection, rows: Any,
     return result
 
 
-def _certificate(row: Any) -> CertificateRecord:
+def certificate_record(row: Any) -> CertificateRecord:
+    """A `certificates` row (selected, or returned by the INSERT that stored it) as its record."""
     m = row._mapping
     return CertificateRecord(m[t.certificates.c.id], m[t.certificates.c.kind],
                              m[t.certificates.c.issuer_cn], m[t.certificates.c.serial],
@@ -685,7 +693,7 @@ def _listed_certificate(row: Any) -> CertificateRecord:
 def _ca(row: Any) -> CaRecord:
     m = row._mapping
     return CaRecord(m[t.cas.c.id], m[t.cas.c.kind], m[t.cas.c.name], m[t.cas.c.key_label], m[t.cas.c.token_label],
-                    m[t.cas.c.token_serial], m[t.cas.c.created_at], _certificate(row))
+                    m[t.cas.c.token_serial], m[t.cas.c.created_at], certificate_record(row))
 
 
 def _revocation(row: Any) -> RevocationRecord:

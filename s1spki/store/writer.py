@@ -27,7 +27,8 @@ from s1spki.errors import IntegrityRefused, Refused, StoreError
 from s1spki.store import migrations, sealing
 from s1spki.store import schema as t
 from s1spki.store.engine import make_engine, shared_engine, translated_errors, write_transaction
-from s1spki.store.reader import SnapshotReader, StoreReader
+from s1spki.store.reader import SnapshotReader, StoreReader, certificate_record
+from s1spki.store.records import CertificateRecord
 from s1spki.store.sealing import Authenticator
 from s1spki.values.canonical import canonical_json
 from s1spki.values.clock import Clock, iso
@@ -58,6 +59,7 @@ def _statement(name: str) -> Any:
             sa.or_(requests.c.status == "submitted",
                    sa.and_(requests.c.status == "issuing", requests.c.claimed_by == b("stale")))).values(
             status="issuing", claimed_by=b("claimant"), claimed_at=b("now")).returning(*requests.columns),
+        "certificate_insert": lambda: t.certificates.insert().returning(*t.certificates.columns),
         "serial_issued": lambda: t.serials.update().where(
             t.serials.c.issuer_cn == b("issuer"), t.serials.c.serial == b("serial_hex")).values(status="issued"),
         "request_issued": lambda: requests.update().where(
@@ -118,18 +120,20 @@ class ChangeTx:
             sealing.seal(self.conn, authenticator, table, row_id, seq, returned)
 
     def _insert(self, table: sa.Table, values: dict[str, Any], duplicate: str) -> int:
+        result = self._inserting(table.insert(), values, duplicate)
+        key = result.inserted_primary_key
+        return key[0] if key and isinstance(key[0], int) else 0
+
+    def _inserting(self, insert: Any, values: dict[str, Any], duplicate: str) -> Any:
         # parameters rather than .values(): the statement compiles once. SQLite undoes a statement that breaks a
         # constraint and keeps the transaction, which is what a savepoint does elsewhere (two round trips fewer).
         try:
             if self.conn.dialect.name == "sqlite":
-                result = self.conn.execute(table.insert(), values)
-            else:
-                with self.conn.begin_nested():
-                    result = self.conn.execute(table.insert(), values)
+                return self.conn.execute(insert, values)
+            with self.conn.begin_nested():
+                return self.conn.execute(insert, values)
         except sa.exc.IntegrityError:
             raise Duplicate(duplicate) from None
-        key = result.inserted_primary_key
-        return key[0] if key and isinstance(key[0], int) else 0
 
     def use_nonces(self, statements: Sequence[dict[str, Any]]) -> None:
         """Each operator statement is good for one change only (replay protection)."""
@@ -247,14 +251,15 @@ class ChangeTx:
         return request_id
 
     def add_certificate(self, certificate: x509.Certificate, *, kind: str, issuer_cn: str, serial: str,
-                        policy_hash: str, **extra: Any) -> int:
-        """Store a signed certificate (its reserved serial becomes issued); returns its id."""
+                        policy_hash: str, **extra: Any) -> CertificateRecord:
+        """Store a signed certificate (its reserved serial becomes issued); returns it as stored (the row its INSERT
+        returned)."""
         values = certificate_row(certificate, kind=kind, issuer_cn=issuer_cn, serial=serial, policy_hash=policy_hash,
                                  **extra)
-        cert_id = self._insert(t.certificates, {**values, "issued_at": self.now, "status": "valid"},
-                               "this public key or serial is already certified")
+        stored = self._inserting(_statement("certificate_insert"), {**values, "issued_at": self.now, "status": "valid"},
+                                 "this public key or serial is already certified").one()
         self.conn.execute(_statement("serial_issued"), {"issuer": issuer_cn, "serial_hex": serial})
-        return cert_id
+        return certificate_record(stored)
 
     def release_claim(self, request_id: int, claimant: str) -> None:
         """Give back a claim this command holds: the request is submitted again."""
