@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -57,11 +58,18 @@ def sign_statement(key: ec.EllipticCurvePrivateKey, body: Mapping[str, Any]) -> 
 
 
 def verify_statement(public_key_der: bytes, statement: SignedStatement) -> bool:
+    return _verifies(bytes(public_key_der), canonical_json(dict(statement.body)), bytes(statement.signature))
+
+
+# A verification is a function of the key, message and signature: a statement checked when its command is
+# authorised and again before a checkpoint signs its record is verified once per process.
+@lru_cache(maxsize=4096)
+def _verifies(public_key_der: bytes, message: bytes, signature: bytes) -> bool:
     key = serialization.load_der_public_key(public_key_der)
     if not isinstance(key, ec.EllipticCurvePublicKey):
         return False
     try:
-        key.verify(statement.signature, canonical_json(dict(statement.body)), ec.ECDSA(hashes.SHA256()))
+        key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         return False
     return True
