@@ -133,15 +133,20 @@ class Hsm:
         return conn.run(op, action=f"reading the public key '{label}'", retry=True)
 
     def signing_key(self, label: str) -> HsmEcPrivateKey:
-        """Return a cryptography key that signs with this token key; refuse a non-P-256 or non-signing key."""
-        attributes = self.key_attributes(label)
-        if attributes.key_type != "EC" or attributes.curve != "secp256r1":
-            kind = " ".join(filter(None, (attributes.key_type, attributes.curve)))
-            raise Refused(
-                f"key '{label}' on token '{self.token_label}' is {kind}, not an EC P-256 key", label=label
-            )
-        if not attributes.sign:
-            raise Refused(f"key '{label}' on token '{self.token_label}' is not allowed to sign", label=label)
+        """Return a cryptography key that signs with this token key; refuse a non-P-256 or non-signing key. Checked
+        once per session, as its object handles are kept (the token refuses a signature the key's attributes do not
+        allow, and a key gone since fails the signature loudly: Hsm.sign_digest)."""
+        conn = self._live()
+        if ("signing", label) not in conn.cache:
+            attributes = self.key_attributes(label)
+            if attributes.key_type != "EC" or attributes.curve != "secp256r1":
+                kind = " ".join(filter(None, (attributes.key_type, attributes.curve)))
+                raise Refused(
+                    f"key '{label}' on token '{self.token_label}' is {kind}, not an EC P-256 key", label=label
+                )
+            if not attributes.sign:
+                raise Refused(f"key '{label}' on token '{self.token_label}' is not allowed to sign", label=label)
+            conn.cache[("signing", label)] = True  # checked in this session
         return HsmEcPrivateKey(self, label, self.public_key(label))
 
     def generate_mac_key(self, label: str) -> None:
