@@ -3,7 +3,7 @@ its re-enrolment without a person.
 
     est authorise   an RA operator makes an enrolment authorisation: a request without a CSR (organisation, ARO,
                     role, key usage, EUI-64, optional CN, expiry), approved like any other (`request approve`),
-                    with a one-time secret handed to the component and stored only as its scrypt hash
+                    with a one-time secret handed to the component and stored only as its salted hash
     est.enroll      the component, with the authorisation's id and secret (HTTP Basic): its CSR through intake,
                     the channel binding, every registry check of `cert issue`, the approvals, then the issuance
                     stages (`ra.issue.issue_certificate`); the authorisation is used once

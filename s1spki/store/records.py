@@ -112,7 +112,7 @@ class RequestRecord:
     claimed_at: str | None = None
     kind: str | None = None  # None: a request with a CSR; "enrolment" (an authorisation) or "reenrolment" (EST)
     expires_at: str | None = None  # an enrolment authorisation: used before this time or never
-    secret_hash: str | None = field(default=None, repr=False)  # scrypt of its one-time secret
+    secret_hash: str | None = field(default=None, repr=False)  # salted hash of its one-time secret
     renews: int | None = None  # a re-enrolment: the certificate it replaces
 
     def as_dict(self) -> dict[str, Any]:

@@ -134,7 +134,7 @@ requests = Table(
     Column("claimed_by", String(128)),
     Column("claimed_at", String(32)),
     # None: a request with a CSR (`request submit`); "enrolment": an enrolment authorisation (`est authorise`),
-    # used once by a component over EST with the one-time secret whose scrypt hash is `secret_hash`, until
+    # used once by a component over EST with the one-time secret whose salted hash is `secret_hash`, until
     # `expires_at`; "reenrolment": a component's renewal over EST of certificate `renews`
     Column("kind", String(16)),
     Column("expires_at", String(32)),
