@@ -80,6 +80,9 @@ def serve(home: Path, runtime_for: Callable[[Path], Runtime], listen: str, tls_c
         runtime.close()
     context = server_context(tls_cert, tls_key, trust)  # refuses unusable TLS files before anything starts
     from s1spki.hsm import Hsm
+    from s1spki.lint.runner import load_pkilint
+
+    load_pkilint()  # before the fork: no worker's first enrolment waits for pkilint to load
 
     Hsm.close_all(finalize=True)  # the workers log in for themselves after the fork
 

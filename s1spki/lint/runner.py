@@ -37,6 +37,12 @@ def _pkilint():  # type: ignore[no-untyped-def]
     return pkilint_adapter
 
 
+def load_pkilint() -> None:
+    """Import pkilint and build its validators now: a server does so once before it forks its workers, which then
+    share them and lint their first certificate as fast as their next."""
+    _pkilint()
+
+
 def _undecodable(what: str, exc: Exception) -> Finding:
     return Finding("rfc5280.der_decoding", Severity.ERROR, one_line(f"not a DER {what}: {exc}"), "rfc5280")
 

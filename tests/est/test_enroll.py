@@ -260,3 +260,12 @@ def test_a_stopped_server_leaves_the_database_as_a_command_does(ca: CaHome) -> N
         assert stop_server(est) == 0
     assert status == 200, raw
     assert sorted(p.name for p in ca.home.glob("s1spki.db-*")) == []
+
+
+def test_workers_start_with_pkilint_loaded_before_their_first_enrolment(ca: CaHome, est: EstServer) -> None:
+    """The master loads pkilint and builds its validators before it forks: every worker holds pkilint's compiled
+    decoder (pyasn1_fasder) before it has linted anything, so no component's enrolment waits for it to load."""
+    children = Path(f"/proc/{est.process.pid}/task/{est.process.pid}/children").read_text().split()
+    assert len(children) == 2, children  # the two workers, none of which has served an enrolment yet
+    for pid in children:
+        assert "pyasn1_fasder" in Path(f"/proc/{pid}/maps").read_text(), f"worker {pid} has not loaded pkilint"
