@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 # the token, which no database writer can change, is what says so (a store made before authenticators has
 # records without one, vouched for by the checkpoint signed when it was upgraded).
 RECORD_KEY_PREFIX = "s1spki-records-from-"
-ANSWERS_KEPT = 4096  # the record key's answers a process remembers (RecordKey)
 _RECORD_KEY = re.compile(rf"^{RECORD_KEY_PREFIX}([1-9][0-9]*)-[0-9TZ]+$")
 
 
@@ -73,10 +72,6 @@ class RecordKey:
     def __init__(self, hsm: Any) -> None:
         self._hsm = hsm  # a callable giving the runtime's HSM connection
         self._label: str | None = None
-        # The HSM's answers in this process, by the bytes they cover (an HMAC is a function of its key and bytes):
-        # a record this process authenticated is confirmed before a checkpoint signs it without asking again. Every
-        # authenticator written is asked of the HSM.
-        self._answers: dict[bytes, str] = {}
 
     @property
     def label(self) -> str:
@@ -94,18 +89,22 @@ class RecordKey:
         return _from_seq(self.label)
 
     def mac(self, data: bytes) -> str:
-        answer = self._hsm().mac(self.label, data).hex()
-        if len(self._answers) >= ANSWERS_KEPT:
-            del self._answers[next(iter(self._answers))]  # the oldest
-        self._answers[data] = answer
-        return answer
+        """The HSM's HMAC of `data`: what every authenticator written is."""
+        return self._hsm().mac(self.label, data).hex()
+
+    def given(self, data: bytes) -> str | None:
+        """The HMAC the HSM gave lately for `data` in this process (Hsm.mac_given), if any: for checks only. A
+        record or row authenticated by this process, or checked before (an EST worker's registry rows, request
+        after request), is checked again against the HSM's own answer without asking it again."""
+        answer = self._hsm().mac_given(self.label, data)
+        return None if answer is None else answer.hex()
 
     def confirm(self, seq: int, record_hash: str, mac: str | None) -> bool:
         """Whether a record's stored authenticator is the HSM's (a record before `from_seq` has none)."""
         if mac is None:
             return seq < self.from_seq
         data = record_mac_input(record_hash)
-        return hmac.compare_digest(self._answers.get(data) or self.mac(data), mac)
+        return hmac.compare_digest(self.given(data) or self.mac(data), mac)
 
     def authentic(self, row: Sequence[Any]) -> bool:
         """Whether a stored record (audit.chain COLUMNS order, its authenticator last) is as s1spki wrote it: its

@@ -18,6 +18,7 @@ from s1spki.hsm.keys import HsmEcPrivateKey
 from s1spki.hsm.settings import HsmSettings, KeyAttributes, TokenInfo
 
 _DIGEST_SIZE = 32
+ANSWERS_KEPT = 4096  # the HMACs a session remembers it gave (Hsm.mac_given)
 
 
 def _strip(value: object) -> str:
@@ -182,7 +183,18 @@ class Hsm:
                 conn.cache[("secret", label)] = key
             return bytes(key.sign(bytes(data), mechanism=Mechanism.SHA256_HMAC))
 
-        return conn.run(op, action=f"authenticating with key '{label}'", retry=True)
+        answer = conn.run(op, action=f"authenticating with key '{label}'", retry=True)
+        answers = conn.cache.setdefault(("answers", label), {})
+        if len(answers) >= ANSWERS_KEPT:
+            del answers[next(iter(answers))]  # the oldest
+        answers[bytes(data)] = answer
+        return answer
+
+    def mac_given(self, label: str, data: bytes) -> bytes | None:
+        """The HMAC this session's token gave for `data` with key `label`, if it gave one lately (the last
+        ANSWERS_KEPT, forgotten when the session is opened again): an HMAC is a function of its key and bytes, so a
+        check may compare with it rather than ask again."""
+        return self._live().cache.get(("answers", label), {}).get(bytes(data))
 
     def sign_digest(self, label: str, digest: bytes) -> bytes:
         """Sign a SHA-256 digest with CKM_ECDSA on the token; return raw r||s (64 bytes)."""
