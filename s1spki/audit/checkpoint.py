@@ -17,7 +17,7 @@ import json
 import logging
 import logging.handlers
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,7 +182,7 @@ class _SinkHandler(logging.handlers.SysLogHandler):
         raise Unavailable("cannot send the checkpoint to its syslog sink")
 
 
-def checkpoint_rows(rows: list[dict[str, Any]]) -> Iterator[Checkpoint]:
+def checkpoint_rows(rows: Iterable[dict[str, Any]]) -> Iterator[Checkpoint]:
     """Checkpoints as stored in the database (a row that is not one is skipped: verify finds the gap)."""
     for row in rows:
         try:
@@ -205,7 +205,7 @@ class CheckpointStore(Protocol):
 
     def last_checkpoint_seq(self) -> int: ...
 
-    def checkpoint_rows(self) -> list[dict[str, Any]]: ...
+    def checkpoint_rows_newest_first(self) -> Iterable[dict[str, Any]]: ...
 
     def audit_signers(self) -> list[dict[str, Any]]: ...
 
@@ -346,7 +346,7 @@ class Checkpointer:
         record the trail still holds unchanged; (1, genesis) if there is none."""
         public_key = signer.certificate().public_key()
         home_id = self._home_id()
-        for checkpoint in sorted(checkpoint_rows(store.checkpoint_rows()), key=lambda c: -c.seq):
+        for checkpoint in checkpoint_rows(store.checkpoint_rows_newest_first()):
             if (checkpoint.signer == signer.fingerprint and checkpoint.home_id == home_id
                     and isinstance(public_key, ec.EllipticCurvePublicKey) and checkpoint.verifies(public_key)
                     and store.audit_hash_of(checkpoint.seq) == checkpoint.hash):

@@ -34,6 +34,7 @@ from s1spki.store.records import (
 
 # Rows fetched at a time by the streamed listings: a listing of any length holds about this many in memory.
 STREAM_BATCH = 2000
+CHECKPOINT_BATCH = 16  # checkpoints fetched at a time, newest first (the first is nearly always the one sought)
 
 
 @dataclass(frozen=True)
@@ -405,9 +406,19 @@ class StoreReader:
             query = query.where(source.c.status != "withdrawn")
         return [r[0] for r in self._rows(query, f"listing {table}")]
 
-    def checkpoint_rows(self) -> list[dict[str, Any]]:
-        query = sa.select(t.audit_checkpoints).order_by(t.audit_checkpoints.c.seq, t.audit_checkpoints.c.id)
-        return [dict(r._mapping) for r in self._rows(query, "reading audit checkpoints")]
+    def checkpoint_rows_newest_first(self) -> Iterator[dict[str, Any]]:
+        """The checkpoints, the newest (highest seq) first, fetched a few at a time: the checkpointer looks for the
+        newest valid one, which is nearly always the first, among as many as the trail has had commands."""
+        query = (sa.select(t.audit_checkpoints)
+                 .order_by(t.audit_checkpoints.c.seq.desc(), t.audit_checkpoints.c.id)
+                 .limit(CHECKPOINT_BATCH).offset(sa.bindparam("skip")))
+        skip = 0
+        while True:  # a page at a time, each a query of its own: nothing is held open between them
+            page = self._rows(query, "reading audit checkpoints", {"skip": skip})
+            yield from (dict(row._mapping) for row in page)
+            if len(page) < CHECKPOINT_BATCH:
+                return
+            skip += CHECKPOINT_BATCH
 
     def last_checkpoint_seq(self) -> int:
         rows = self._rows(sa.select(sa.func.max(t.audit_checkpoints.c.seq)), "reading the last audit checkpoint")

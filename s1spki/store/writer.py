@@ -569,8 +569,8 @@ class Store:
     def audit_hash_of(self, seq: int) -> str | None:
         return self.reader.audit_hash_of(seq)
 
-    def checkpoint_rows(self) -> list[dict[str, Any]]:
-        return self.reader.checkpoint_rows()
+    def checkpoint_rows_newest_first(self) -> Iterator[dict[str, Any]]:
+        return self.reader.checkpoint_rows_newest_first()
 
     def audit_signers(self) -> list[dict[str, Any]]:
         return self.reader.audit_signers()
