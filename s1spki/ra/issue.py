@@ -170,7 +170,7 @@ def judged_registry(reader: StoreReader, org_id: int, aro_id: int | None, pendin
     if any(key not in reader.sealed for key in relied_on) or len(operators) != len(approvers):
         return None
     versions = frozenset((table, row_id, reader.sealed[(table, row_id)].sealed_seq) for table, row_id in relied_on)
-    return JudgedRegistry(versions, org_id, aro_id, tuple(sorted(approvers)), count.valid_until)
+    return JudgedRegistry(versions, org_id, aro_id, count.valid_until)
 
 
 def subject_of(request: RequestRecord) -> RequestSubject:
@@ -185,13 +185,12 @@ class JudgedRegistry:
     versions: frozenset[tuple[str, int, int | None]]
     org_id: int
     aro_id: int | None
-    operators: tuple[str, ...]  # those who approved the request
     valid_until: datetime
 
     def still_holds(self, reader: StoreReader, request_id: int, now: datetime) -> bool:
         """Whether every row relied on is unwritten since, and every approval counted still young enough."""
-        return now <= self.valid_until and reader.registry_versions(
-            self.org_id, self.aro_id, request_id, self.operators) == self.versions
+        return now <= self.valid_until and reader.registry_versions(self.org_id, self.aro_id,
+                                                                    request_id) == self.versions
 
 
 @dataclass(frozen=True)

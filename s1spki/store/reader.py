@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
@@ -96,7 +96,9 @@ def _statement(name: str) -> Any:
                 (t.organisations, t.organisations.c.id == sa.bindparam("org_id")),
                 (t.officers, t.officers.c.id == sa.bindparam("aro_id")),
                 (t.approvals, t.approvals.c.request_id == sa.bindparam("request_id")),
-                (t.operators, t.operators.c.name.in_(sa.bindparam("operators", expanding=True)))))),
+                (t.operators, t.operators.c.name.in_(
+                    sa.select(t.approvals.c.operator).where(t.approvals.c.request_id == sa.bindparam("request_id"),
+                                                            t.approvals.c.decision == "approve")))))),
         "request": lambda: (_request_query().add_columns(sealing.latest_column("requests"))
                             .where(t.requests.c.id == sa.bindparam("request_id"))),
         # where a public key is in use, in one statement: a certificate of it (one is enough), the requests waiting
@@ -209,15 +211,14 @@ class StoreReader:
         return [ApprovalRecord(r.request_id, r.operator, tuple(r.roles.split()), r.decision, json.loads(r.statement),
                                r.at, r.id) for r in rows]
 
-    def registry_versions(self, org_id: int, aro_id: int | None, request_id: int,
-                          operators: Sequence[str]) -> frozenset[tuple[str, int, int | None]]:
+    def registry_versions(self, org_id: int, aro_id: int | None,
+                          request_id: int) -> frozenset[tuple[str, int, int | None]]:
         """(table, id, seal version) of the registry rows an issuance of `request_id` relies on: its organisation,
-        its ARO, every decision on it and the `operators` who gave them. Every write s1spki makes reseals its row
+        its ARO, every decision on it and the operators who approved it. Every write s1spki makes reseals its row
         with the seq of its own record, so the same set read twice means none of them was written in between
         (a decision added or removed changes the set too)."""
         rows = self._rows(_statement("registry_versions"), "reading the registry's versions",
-                          {"org_id": org_id, "aro_id": -1 if aro_id is None else aro_id, "request_id": request_id,
-                           "operators": list(operators)})
+                          {"org_id": org_id, "aro_id": -1 if aro_id is None else aro_id, "request_id": request_id})
         return frozenset((r[0], r[1], r[2]) for r in rows)
 
     # requests
