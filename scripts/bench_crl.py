@@ -77,6 +77,8 @@ def insert_certificates(app: Runtime, issuer_cn: str, count: int, revoked: bool)
             conn.execute(t.certificates.insert(), certificates)
             if revocations:
                 conn.execute(t.revocations.insert(), revocations)
+                conn.execute(t.revocation_counts.update().where(t.revocation_counts.c.ca == issuer_cn)
+                             .values(revoked=t.revocation_counts.c.revoked + len(revocations)))  # as a revocation does
     return serials
 
 

@@ -511,8 +511,11 @@ class StoreReader:
     def unlisted(self) -> list[Unlisted]:
         """The CAs with revocations on no CRL or ARL yet. A CA's every CRL lists all its revocations (none is ever
         taken back), so those beyond the entry count of its current one are on none."""
-        revoked = (sa.select(sa.func.count()).select_from(t.revocations)
-                   .where(t.revocations.c.issuer_cn == t.cas.c.name).scalar_subquery())
+        # the count kept by each revocation (one row); a count over the revocations where that row is missing
+        counted = (sa.select(t.revocation_counts.c.revoked).where(t.revocation_counts.c.ca == t.cas.c.name)
+                   .scalar_subquery())
+        revoked = sa.func.coalesce(counted, sa.select(sa.func.count()).select_from(t.revocations)
+                                   .where(t.revocations.c.issuer_cn == t.cas.c.name).scalar_subquery())
         listed = (sa.select(t.crls.c.entries).where(t.crls.c.ca == t.cas.c.name, t.crls.c.status == "issued")
                   .order_by(t.crls.c.crl_number.desc()).limit(1).scalar_subquery())
         query = (sa.select(t.cas.c.name, t.cas.c.kind, t.certificates.c.status, revoked.label("revoked"),

@@ -261,6 +261,16 @@ revocations = Table(
     *_seal(),
 )
 
+# How many revocations each CA's certificates have, kept by the transaction of each revocation (a row per CA,
+# made with the CA): whether a CA has revocations on no CRL yet, asked at the end of every command, is then one row
+# beside its current CRL's entry count rather than a count over every revocation it ever had. Only that warning
+# reads it; no CRL is built from it.
+revocation_counts = Table(
+    "revocation_counts", metadata,
+    Column("ca", String(64), primary_key=True),
+    Column("revoked", BigInteger, nullable=False),
+)
+
 # CRLs (issuing CAs) and ARLs (the root). A cRLNumber is reserved in a committed transaction before the HSM signs,
 # as a serial is, and its row becomes the issued CRL. (ca, crl_number) is unique, a number is reserved as one more
 # than the CA's highest under a lock on the CA's row, and a CRL is stored only if no higher number of its CA was

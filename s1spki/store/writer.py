@@ -60,6 +60,8 @@ def _statement(name: str) -> Any:
                    sa.and_(requests.c.status == "issuing", requests.c.claimed_by == b("stale")))).values(
             status="issuing", claimed_by=b("claimant"), claimed_at=b("now")).returning(*requests.columns),
         "certificate_insert": lambda: t.certificates.insert().returning(*t.certificates.columns),
+        "revocation_counted": lambda: t.revocation_counts.update().where(
+            t.revocation_counts.c.ca == b("counted_ca")).values(revoked=t.revocation_counts.c.revoked + 1),
         "serial_issued": lambda: t.serials.update().where(
             t.serials.c.issuer_cn == b("issuer"), t.serials.c.serial == b("serial_hex")).values(status="issued"),
         "request_issued": lambda: requests.update().where(
@@ -294,6 +296,10 @@ class ChangeTx:
     def add_ca(self, values: dict[str, Any]) -> int:
         ca_id = self._insert(t.cas, {**values, "created_at": self.now},
                              f"a CA named {values['name']!r} or key label {values['key_label']!r} already exists")
+        self.conn.execute(t.revocation_counts.delete().where(t.revocation_counts.c.ca == values["name"]))
+        self.conn.execute(t.revocation_counts.insert().from_select(
+            ["ca", "revoked"], sa.select(sa.literal(values["name"]), sa.func.count())
+            .select_from(t.revocations).where(t.revocations.c.issuer_cn == values["name"])))
         self._wrote("cas", ca_id)
         return ca_id
 
@@ -354,6 +360,7 @@ class ChangeTx:
         self._wrote("revocations", self._insert(t.revocations, {**values, "certificate_id": certificate_id},
                                                 f"certificate {values['issuer_cn']}/{values['serial']} is already "
                                                 "revoked"))
+        self.conn.execute(_statement("revocation_counted"), {"counted_ca": values["issuer_cn"]})
 
     def _lock_ca(self, ca: str) -> None:
         # PostgreSQL: the CA's row lock serialises CRL numbering and storing per CA; SQLite's BEGIN IMMEDIATE

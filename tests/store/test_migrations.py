@@ -22,6 +22,7 @@ from s1spki.store.engine import make_engine, write_transaction
 from s1spki.store.writer import Store
 from s1spki.values.clock import Clock
 from tests.cli.audit.tamper import open_db
+from tests.cli.crl.helpers import ISSUING, ROOT, revoke
 from tests.conftest import CaHome
 
 pytestmark = pytest.mark.both_engines
@@ -58,6 +59,7 @@ def _as_first_release(ca: CaHome) -> None:
         _requests_as_at_0002(conn, ca.work / "at-0002.db")
     else:
         _pg_requests_as_at_0002(conn)
+    conn.execute("drop table revocation_counts")  # revision 0007
     conn.execute("drop index ix_audit_object")
     conn.execute("drop index ix_audit_event")  # revision 0006
     conn.execute("alter table audit drop column mac")
@@ -149,3 +151,24 @@ def test_db_upgrade_of_a_store_at_the_head_changes_nothing(ca: CaHome) -> None:
     upgraded = ca.ok("--json", "db", "upgrade").json()
     assert upgraded == {"from": migrations.HEAD, "to": migrations.HEAD, "upgraded": False, "sealed": None}
     assert ca.snapshot() == before
+
+
+def test_db_upgrade_counts_the_revocations_a_store_already_holds(ca: CaHome) -> None:
+    """Revision 0007 keeps each CA's count of revocations: a store upgraded to it gets the counts of the revocations
+    it holds, and each revocation after counts one more (what says whether a CA has revocations on no CRL yet)."""
+    for _ in range(2):
+        revoke(ca, ca.issue_new()["serial"], "keyCompromise")
+    with ca.db() as conn:  # the store as revision 0006 left it
+        conn.execute("drop table revocation_counts")
+        conn.execute("update alembic_version set version_num = '0006'")
+
+    upgraded = ca.ok("--json", "db", "upgrade").json()
+    with ca.db() as conn:
+        after_upgrade = dict(conn.execute("select ca, revoked from revocation_counts").fetchall())
+    revoke(ca, ca.issue_new()["serial"], "superseded")
+
+    assert (upgraded["from"], upgraded["to"]) == ("0006", migrations.HEAD)
+    assert after_upgrade == {ROOT: 0, ISSUING: 2}
+    with ca.db() as conn:
+        assert dict(conn.execute("select ca, revoked from revocation_counts").fetchall()) == {ROOT: 0, ISSUING: 3}
+    assert "on no CRL" not in ca.ok("cert", "list").stderr  # every one of them is on the CRL each revocation issued

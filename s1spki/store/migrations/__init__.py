@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-HEAD = "0006"
+HEAD = "0007"
 BASELINE = "0001"
 VERSION_TABLE = "alembic_version"
 _HERE = Path(__file__).resolve().parent
