@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from s1spki.audit.record import AuditEvent
 from s1spki.command import Command
-from s1spki.errors import PolicyRefused, Refused
+from s1spki.errors import IntegrityRefused, PolicyRefused, Refused
 from s1spki.issuance.crl import Built, build, sign
 from s1spki.issuance.issuer import Issuer
 from s1spki.issuance.lint_gate import lint_context
@@ -73,9 +73,18 @@ def _reserve(cmd: Command, ca: CaRecord, event: AuditEvent) -> int | None:
 
 
 def build_crl(cmd: Command, ca: CaRecord, issuer: Issuer, number: int) -> Built:
-    """CRL `number` of `ca` from the store, linted, ready for its issuer's signature."""
+    """CRL `number` of `ca` from the store, linted, ready for its issuer's signature; refused if the store holds
+    other than as many revocations as the revocations counted (a row removed or added outside s1spki)."""
     this_update = cmd.clock.now().astimezone(UTC).replace(microsecond=0)
-    return build(issuer, kind_of(ca), number, list(cmd.reader.revoked_entries(ca.name)),
+    with cmd.store.one_read():  # the entries and the count from one snapshot: a revocation meanwhile is in both
+        entries = list(cmd.reader.revoked_entries(ca.name))
+        counted = cmd.reader.revocations_counted(ca.name)
+    if counted is not None and counted != len(entries):
+        raise IntegrityRefused(f"the store holds {len(entries)} revocations of {ca.name}'s certificates, but "
+                               f"{counted} were made: a revocation was removed or added outside s1spki; no "
+                               f"{kind_of(ca).upper()} is signed; run `s1spki audit verify --deep` and restore the "
+                               "store from a backup", ca=ca.name, entries=len(entries), counted=counted)
+    return build(issuer, kind_of(ca), number, entries,
                  lambda: cmd.reader.first_revoked_entry_per_reason(ca.name), this_update,
                  _next_update(cmd, kind_of(ca), this_update), lint_context(cmd.policy, issuer.certificate))
 

@@ -34,6 +34,7 @@ from s1spki.store.records import (
 
 # Rows fetched at a time by the streamed listings: a listing of any length holds about this many in memory.
 STREAM_BATCH = 2000
+LONG_AGO = "1970-01-01T00:00:00.000000Z"  # the time of a revocation that is counted but not there
 CHECKPOINT_BATCH = 16  # checkpoints fetched at a time, newest first (the first is nearly always the one sought)
 
 
@@ -470,6 +471,13 @@ class StoreReader:
             for (entry,) in conn.execution_options(stream_results=True, yield_per=50_000).execute(query):
                 yield entry
 
+    def revocations_counted(self, issuer_cn: str) -> int | None:
+        """How many revocations of `issuer_cn`'s certificates the revocations themselves counted (revocation_counts);
+        None where the store keeps no count for it."""
+        rows = self._rows(sa.select(t.revocation_counts.c.revoked).where(t.revocation_counts.c.ca == issuer_cn),
+                          "reading the revocation count")
+        return int(rows[0][0]) if rows else None
+
     def first_revoked_entry_per_reason(self, issuer_cn: str) -> list[bytes]:
         """For each reason among the certificates `issuer_cn` revoked, the CRL entry of the first."""
         first = (sa.select(sa.func.min(t.revocations.c.id)).where(t.revocations.c.issuer_cn == issuer_cn)
@@ -523,8 +531,14 @@ class StoreReader:
                  .join(t.certificates, t.certificates.c.id == t.cas.c.certificate_id).order_by(t.cas.c.id))
         gaps = [(r.name, r.kind, r.status, int(r.revoked) - int(r.listed))
                 for r in self._rows(query, "counting revocations on no CRL") if int(r.revoked) > int(r.listed)]
-        return [Unlisted(name, kind, status, missing, self.latest_revocations(name, missing)[-1].revoked_at)
+        return [Unlisted(name, kind, status, missing, self._oldest_unlisted(name, missing))
                 for name, kind, status, missing in gaps]
+
+    def _oldest_unlisted(self, issuer_cn: str, missing: int) -> str:
+        latest = self.latest_revocations(issuer_cn, missing)
+        # none there: rows counted by their revocations are gone (the next CRL is refused for it, ra/crl.py), so
+        # the gap is told at once, as one left behind
+        return latest[-1].revoked_at if latest else LONG_AGO
 
     def latest_revocations(self, issuer_cn: str, count: int) -> list[RevocationRecord]:
         """The `count` latest revocations of certificates `issuer_cn` issued, newest first."""

@@ -121,3 +121,32 @@ def test_an_aros_verification_changed_with_sqlite3_is_refused(ca: CaHome) -> Non
         assert forged[0] == 1
     _refused_for_integrity(ca, "cert", "issue", str(request_id), "--as", "carol")
     assert ca.ok("--json", "cert", "list", "--kind", "end-entity").json() == []
+
+
+def test_a_revocation_deleted_with_sqlite3_stops_the_next_crl(ca: CaHome) -> None:
+    """Deleting a revocation row would take its certificate off the next CRL: valid again to every relying party.
+    The revocations counted themselves, so the next CRL is refused before it is signed, with a record of why, and
+    the current CRL (which lists the certificate) stays."""
+    from tests.cli.crl.helpers import ISSUING, revoke
+
+    revoked = ca.issue_new()
+    assert revoke(ca, revoked["serial"]).code == 0
+    current_before = ca.ok("--json", "crl", "show").json()
+    conn = open_db(ca)
+    conn.execute("delete from revocations where serial = ?", (revoked["serial"],))
+    conn.execute("update certificates set status = 'valid' where serial = ?", (revoked["serial"],))
+    conn.close()
+
+    result = ca.run("crl", "issue", "--as", "dave")
+
+    assert result.code == 3 and "holds 0 revocations" in result.stderr and "1 were made" in result.stderr, str(result)
+    assert len(result.stderr.strip().splitlines()) == 1, str(result)
+    last = ca.audit()[-1]
+    assert (last["event"], last["outcome"]) == ("crl.issue", "refused") and ISSUING in last["details"], last
+    assert ca.ok("--json", "crl", "show").json() == current_before  # no CRL without it was signed
+
+    with ca.db() as conn:  # and the CRLs that listed it gone too: the counted revocation is told as on none
+        conn.execute("delete from crls")
+    listing = ca.run("cert", "list")
+    assert listing.code == 0 and f"1 revocation of {ISSUING} on no CRL yet" in listing.stderr, str(listing)
+    assert "could not be checkpointed" not in listing.stderr, str(listing)
