@@ -263,8 +263,8 @@ revocations = Table(
 
 # How many revocations each CA's certificates have, kept by the transaction of each revocation (a row per CA,
 # made with the CA): whether a CA has revocations on no CRL yet, asked at the end of every command, is then one row
-# beside its current CRL's entry count rather than a count over every revocation it ever had. Only that warning
-# reads it; no CRL is built from it.
+# beside its current CRL's entry count rather than a count over every revocation it ever had; and a CRL is built
+# only from as many revocations as were counted (ra/crl.py). Not sealed: docs/threat-model.md says what that leaves.
 revocation_counts = Table(
     "revocation_counts", metadata,
     Column("ca", String(64), primary_key=True),

@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tests.cli.audit.tamper import open_db
+from tests.cli.crl.helpers import ISSUING, revoke
 from tests.conftest import CaHome, make_csr
 
 pytestmark = pytest.mark.both_engines
@@ -127,8 +128,6 @@ def test_a_revocation_deleted_with_sqlite3_stops_the_next_crl(ca: CaHome) -> Non
     """Deleting a revocation row would take its certificate off the next CRL: valid again to every relying party.
     The revocations counted themselves, so the next CRL is refused before it is signed, with a record of why, and
     the current CRL (which lists the certificate) stays."""
-    from tests.cli.crl.helpers import ISSUING, revoke
-
     revoked = ca.issue_new()
     assert revoke(ca, revoked["serial"]).code == 0
     current_before = ca.ok("--json", "crl", "show").json()
