@@ -102,11 +102,11 @@ def _statement(name: str) -> Any:
                                                             t.approvals.c.decision == "approve")))))),
         "request": lambda: (_request_query().add_columns(sealing.latest_column("requests"))
                             .where(t.requests.c.id == sa.bindparam("request_id"))),
-        # where a public key is in use, in one statement: a certificate of it (one is enough), the requests waiting
+        # where a public key is in use, in one statement: its certificate (a key is certified once), the requests
+        # waiting with it
         "key_uses": lambda: sa.union_all(
             sa.select(sa.literal_column("'certificate'").label("kind"), t.certificates.c.id)
-            .where(t.certificates.c.id == sa.select(t.certificates.c.id).where(_by(t.certificates.c.key_sha256))
-                   .limit(1).scalar_subquery()),
+            .where(_by(t.certificates.c.key_sha256)),
             sa.select(sa.literal_column("'request'").label("kind"), t.requests.c.id).where(
                 _by(t.requests.c.key_sha256), t.requests.c.status.in_(("submitted", "issuing")))),
         "key_certified": lambda: sa.select(t.certificates.c.id).where(_by(t.certificates.c.key_sha256)).limit(1),

@@ -42,24 +42,16 @@ class Authenticator(Protocol):
 
 
 class RememberedMacs:
-    """The HSM's HMACs of the rows checked in this process, by the exact bytes they cover, for checking them again:
-    an HMAC is a function of its key and bytes, so a row unchanged since it was checked is checked against the
-    HSM's own answer without asking again, and a row changed in any byte is a new question for the HSM. Only
-    checks use it; every seal and record authenticator written is made by the HSM."""
+    """The HMACs checks compare with: the HSM's own answer for the exact bytes when its session gave one lately
+    (`Authenticator.given`: an HMAC is a function of its key and bytes, so a row unchanged since it was checked or
+    sealed is checked without asking again, and a row changed in any byte is a new question), else a new answer.
+    Only checks use it; every seal and record authenticator written is made by the HSM."""
 
-    def __init__(self, authenticator: Authenticator, size: int = 4096) -> None:
+    def __init__(self, authenticator: Authenticator) -> None:
         self.authenticator = authenticator
-        self._size = size
-        self._macs: dict[bytes, str] = {}
 
     def mac(self, data: bytes) -> str:
-        found = self._macs.get(data)
-        if found is None:
-            found = self.authenticator.given(data) or self.authenticator.mac(data)
-            if len(self._macs) >= self._size:
-                del self._macs[next(iter(self._macs))]  # the oldest
-            self._macs[data] = found
-        return found
+        return self.authenticator.given(data) or self.authenticator.mac(data)
 
 
 def record_mac_input(record_hash: str) -> bytes:

@@ -1,7 +1,7 @@
-"""A long-running process (an EST worker, a batch of issuances) checks the same rows again and again; it keeps the
-HSM's answers for rows it has checked (store/sealing.py RememberedMacs). What it keeps must never let a database
-writer through: a row changed after it was checked, and an older version of a row put back with its own seal
-after it was checked, are refused in that same process."""
+"""A long-running process (an EST worker, a batch of issuances) checks the same rows again and again; its HSM
+session keeps the token's answers for rows it has checked (hsm/connection.py Hsm.mac_given). What it keeps must
+never let a database writer through: a row changed after it was checked, and an older version of a row put back
+with its own seal after it was checked, are refused in that same process."""
 
 from __future__ import annotations
 

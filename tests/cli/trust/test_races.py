@@ -69,14 +69,15 @@ def test_an_approval_that_expires_while_it_is_issued_gets_no_certificate(ca: CaH
     request was judged and is too old where the certificate would be stored no longer counts."""
     request_id = str(ca.submit_approved())
     approved_at = time.time()
-    # the clock runs so far ahead that dave's approval (valid 72 h) has 4 s left when the command starts
-    shift = {"S1SPKI_TEST_CLOCK_SHIFT": str(72 * 3600 - 4)}
+    # the clock runs so far ahead that dave's approval (valid 72 h) has 10 s left when the command starts (room for
+    # a slow machine to reach the judgement)
+    shift = {"S1SPKI_TEST_CLOCK_SHIFT": str(72 * 3600 - 10)}
     os.environ.update(shift)
     try:
         issuing, release = held_at(ca, "signed", "cert", "issue", request_id, "--as", "carol")
     finally:
         del os.environ["S1SPKI_TEST_CLOCK_SHIFT"]
-    time.sleep(max(0.0, approved_at + 5 - time.time()))  # held past the approval's last moment
+    time.sleep(max(0.0, approved_at + 11 - time.time()))  # held past the approval's last moment
     release.touch()
     _, err = issuing.communicate(timeout=120)
     assert issuing.returncode == 3 and "not counted: dave: expired" in err, err
